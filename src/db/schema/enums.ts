@@ -1,0 +1,24 @@
+import { pgEnum } from 'drizzle-orm/pg-core';
+import * as E from '../../domain/enums.ts';
+
+export const tenantStatus = pgEnum('tenant_status', E.TENANT_STATUSES);
+export const membershipRole = pgEnum('membership_role', E.MEMBERSHIP_ROLES);
+export const platformRole = pgEnum('platform_role', E.PLATFORM_ROLES);
+export const auditAction = pgEnum('audit_action', E.AUDIT_ACTIONS);
+export const severity = pgEnum('severity', E.SEVERITIES);
+export const priority = pgEnum('priority', E.PRIORITIES);
+export const ruleType = pgEnum('rule_type', E.RULE_TYPES);
+export const ruleStatus = pgEnum('rule_status', E.RULE_STATUSES);
+export const incidentType = pgEnum('incident_type', E.INCIDENT_TYPES);
+export const incidentStatus = pgEnum('incident_status', E.INCIDENT_STATUSES);
+export const alertStatus = pgEnum('alert_status', E.ALERT_STATUSES);
+export const sourceType = pgEnum('source_type', E.SOURCE_TYPES);
+export const sourceStatus = pgEnum('source_status', E.SOURCE_STATUSES);
+export const assetCriticality = pgEnum('asset_criticality', E.ASSET_CRITICALITIES);
+export const notificationSeverity = pgEnum('notification_severity', E.NOTIFICATION_SEVERITIES);
+export const reportType = pgEnum('report_type', E.REPORT_TYPES);
+export const indicatorType = pgEnum('indicator_type', E.INDICATOR_TYPES);
+export const indicatorStatus = pgEnum('indicator_status', E.INDICATOR_STATUSES);
+export const vulnSeverity = pgEnum('vuln_severity', E.VULN_SEVERITIES);
+export const ingestionStatus = pgEnum('ingestion_status', E.INGESTION_STATUSES);
+export const ingestionKind = pgEnum('ingestion_kind', E.INGESTION_KINDS);
