@@ -39,7 +39,15 @@ describe.each(engines())('migrations on %s', (engine) => {
     expect(ran).toEqual(files.map((f) => f.id));
     const tablesAtLatest = await tableNames(t);
     expect(tablesAtLatest).toEqual(
-      expect.arrayContaining(['tenants', 'users', 'memberships', 'sessions', 'audit_logs', 'rules', 'incidents']),
+      expect.arrayContaining([
+        'tenants',
+        'users',
+        'memberships',
+        'sessions',
+        'audit_logs',
+        'rules',
+        'incidents',
+      ]),
     );
     const status = await m.status();
     expect(status.current).toBe(files.at(-1)!.id);
@@ -49,7 +57,12 @@ describe.each(engines())('migrations on %s', (engine) => {
     // one step down, then all the way
     expect(await m.rollback(1)).toEqual([files.at(-1)!.id]);
     expect((await m.status()).pending.map((p) => p.id)).toEqual([files.at(-1)!.id]);
-    expect(await m.rollback(Infinity)).toEqual(files.slice(0, -1).map((f) => f.id).reverse());
+    expect(await m.rollback(Infinity)).toEqual(
+      files
+        .slice(0, -1)
+        .map((f) => f.id)
+        .reverse(),
+    );
     expect(await tableNames(t)).toEqual(['vigil_migrations']);
     const types = await t.db.query(
       `select typname from pg_type t join pg_namespace n on n.oid = t.typnamespace

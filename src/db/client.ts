@@ -119,7 +119,7 @@ export class Database {
           try {
             await conn.query('begin');
             const result = await fn({
-              query: async <R,>(text: string, params?: unknown[]) =>
+              query: async <R>(text: string, params?: unknown[]) =>
                 (await conn.query(text, params as unknown[])).rows as R[],
               exec: async (text: string) => {
                 await conn.query(text);
@@ -156,7 +156,7 @@ export class Database {
       (fn) =>
         client.transaction((t) =>
           fn({
-            query: async <R,>(text: string, params?: unknown[]) =>
+            query: async <R>(text: string, params?: unknown[]) =>
               (await t.query<R>(text, params as unknown[])).rows,
             exec: async (text: string) => {
               await t.exec(text);
@@ -188,7 +188,10 @@ export class Database {
    * row-level security policies read. Joins an ambient transaction of the same tenant; refuses to mix tenants.
    */
   async tenant<T>(tenantId: string, fn: (tx: DrizzleTx) => Promise<T>): Promise<T> {
-    if (!isUuid(tenantId)) throw new ValidationError(`invalid tenant id: ${tenantId}`, [{ path: 'tenantId', message: 'must be a UUID' }]);
+    if (!isUuid(tenantId))
+      throw new ValidationError(`invalid tenant id: ${tenantId}`, [
+        { path: 'tenantId', message: 'must be a UUID' },
+      ]);
     const ctx = this.#als.getStore();
     if (ctx) {
       if (ctx.tenantId === tenantId) return fn(ctx.tx);

@@ -1,7 +1,13 @@
 /**
  * Driver errors never reach callers: PostgreSQL SQLSTATEs (the same from pg and PGlite) become domain errors.
  */
-import { ConflictError, NotFoundError, UnavailableError, ValidationError, VigilError } from '../domain/errors.ts';
+import {
+  ConflictError,
+  NotFoundError,
+  UnavailableError,
+  ValidationError,
+  VigilError,
+} from '../domain/errors.ts';
 
 interface PgErrorLike {
   code?: string;
@@ -48,20 +54,37 @@ export function mapDbError(e: unknown): unknown {
     }
     case '23503': {
       const m = /Key \((.+)\)=\((.*)\) is not present in table "(\w+)"/.exec(pe.detail ?? '');
-      if (m) return new ValidationError(`${m[3]} ${m[2]} does not exist`, [{ path: m[1] ?? 'id', message: 'referenced row does not exist' }], { cause: e });
+      if (m)
+        return new ValidationError(
+          `${m[3]} ${m[2]} does not exist`,
+          [{ path: m[1] ?? 'id', message: 'referenced row does not exist' }],
+          { cause: e },
+        );
       return new ConflictError(`still referenced: ${msg}`, field, { cause: e });
     }
     case '23502':
-      return new ValidationError(`${field ?? 'a field'} is required`, [{ path: field ?? '', message: 'required' }], { cause: e });
+      return new ValidationError(
+        `${field ?? 'a field'} is required`,
+        [{ path: field ?? '', message: 'required' }],
+        { cause: e },
+      );
     case '23514':
-      return new ValidationError(`${field ?? 'value'} is out of range`, [{ path: field ?? '', message: 'violates check constraint' }], { cause: e });
+      return new ValidationError(
+        `${field ?? 'value'} is out of range`,
+        [{ path: field ?? '', message: 'violates check constraint' }],
+        { cause: e },
+      );
     case '22P02':
     case '22001':
     case '22003':
     case '22007':
     case '22008':
     case '22023':
-      return new ValidationError(`invalid value: ${pe.message ?? msg}`, [{ path: field ?? '', message: pe.message ?? msg }], { cause: e });
+      return new ValidationError(
+        `invalid value: ${pe.message ?? msg}`,
+        [{ path: field ?? '', message: pe.message ?? msg }],
+        { cause: e },
+      );
     case '40001':
     case '40P01':
     case '57014':

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConflictError, ValidationError } from '../domain/errors.ts';
+import type { generateDrizzleJson as GenerateDrizzleJson } from 'drizzle-kit/api';
 import type { Database, RawQueryable } from './client.ts';
 
 export const DEFAULT_MIGRATIONS_DIR = resolve(fileURLToPath(new URL('../../migrations', import.meta.url)));
@@ -85,9 +86,13 @@ export class Migrator {
 
   async applied(q: Pick<RawQueryable, 'query' | 'exec'> = this.db): Promise<AppliedMigration[]> {
     await q.exec(BOOKKEEPING);
-    const rows = await q.query<{ id: string; name: string; checksum: string; applied_at: Date; execution_ms: number }>(
-      'select id, name, checksum, applied_at, execution_ms from vigil_migrations order by id',
-    );
+    const rows = await q.query<{
+      id: string;
+      name: string;
+      checksum: string;
+      applied_at: Date;
+      execution_ms: number;
+    }>('select id, name, checksum, applied_at, execution_ms from vigil_migrations order by id');
     return rows.map((r) => ({
       id: r.id,
       name: r.name,
@@ -123,7 +128,9 @@ export class Migrator {
   async migrate(opts: { to?: string } = {}): Promise<string[]> {
     const files = this.files();
     if (opts.to && !files.some((f) => f.id === opts.to)) {
-      throw new ValidationError(`unknown migration ${opts.to}`, [{ path: 'to', message: 'no such migration' }]);
+      throw new ValidationError(`unknown migration ${opts.to}`, [
+        { path: 'to', message: 'no such migration' },
+      ]);
     }
     return this.db.rawTransaction(async (q) => {
       await q.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
@@ -136,14 +143,14 @@ export class Migrator {
         try {
           await q.exec(f.up);
         } catch (e) {
-          throw new Error(`migration ${f.id} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+          throw new Error(`migration ${f.id} failed: ${e instanceof Error ? e.message : String(e)}`, {
+            cause: e,
+          });
         }
-        await q.query('insert into vigil_migrations (id, name, checksum, execution_ms) values ($1, $2, $3, $4)', [
-          f.id,
-          f.name,
-          f.checksum,
-          Math.round(performance.now() - t0),
-        ]);
+        await q.query(
+          'insert into vigil_migrations (id, name, checksum, execution_ms) values ($1, $2, $3, $4)',
+          [f.id, f.name, f.checksum, Math.round(performance.now() - t0)],
+        );
         ran.push(f.id);
         if (opts.to === f.id) break;
       }
@@ -153,7 +160,8 @@ export class Migrator {
 
   /** Undo the newest `steps` applied migrations (all of them with steps = Infinity). */
   async rollback(steps = 1): Promise<string[]> {
-    if (!(steps >= 1)) throw new ValidationError('steps must be at least 1', [{ path: 'steps', message: '>= 1' }]);
+    if (!(steps >= 1))
+      throw new ValidationError('steps must be at least 1', [{ path: 'steps', message: '>= 1' }]);
     const byId = new Map(this.files().map((f) => [f.id, f]));
     return this.db.rawTransaction(async (q) => {
       await q.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
@@ -166,7 +174,9 @@ export class Migrator {
         try {
           await q.exec(f.down);
         } catch (e) {
-          throw new Error(`rollback of ${f.id} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+          throw new Error(`rollback of ${f.id} failed: ${e instanceof Error ? e.message : String(e)}`, {
+            cause: e,
+          });
         }
         await q.query('delete from vigil_migrations where id = $1', [f.id]);
         ran.push(f.id);
@@ -179,7 +189,7 @@ export class Migrator {
 // ---------------------------------------------------------------------------------------------------------
 // Generation and drift check (drizzle-kit's diff engine, loaded only when needed: it is large)
 
-type Snapshot = Awaited<ReturnType<typeof import('drizzle-kit/api').generateDrizzleJson>>;
+type Snapshot = Awaited<ReturnType<typeof GenerateDrizzleJson>>;
 
 async function kit() {
   return import('drizzle-kit/api');

@@ -42,7 +42,8 @@ export const rules = pgTable(
     tenantId: tenantIdColumn().references(() => tenants.id, { onDelete: 'cascade' }),
     id: idColumn(),
     /** RULE-000001, assigned per tenant by trigger from tenant_counters when not given. */
-    ruleNumber: varchar('rule_number', { length: 32 }).notNull()
+    ruleNumber: varchar('rule_number', { length: 32 })
+      .notNull()
       // '' (the default on insert) asks the trigger for the next number.
       .$defaultFn(() => ''),
     /** Seed 000 `name`, seed 002 `rule_name`. */
@@ -125,7 +126,8 @@ export const incidents = pgTable(
     tenantId: tenantIdColumn().references(() => tenants.id, { onDelete: 'cascade' }),
     id: idColumn(),
     /** INC-000001, assigned per tenant by trigger from tenant_counters when not given. */
-    incidentNumber: varchar('incident_number', { length: 32 }).notNull()
+    incidentNumber: varchar('incident_number', { length: 32 })
+      .notNull()
       // '' (the default on insert) asks the trigger for the next number.
       .$defaultFn(() => ''),
     title: varchar('title', { length: 500 }).notNull(),
@@ -220,10 +222,7 @@ export const alerts = pgTable(
     index('ix_alerts_tenant_user').on(t.tenantId, t.userName),
     index('ix_alerts_tenant_host').on(t.tenantId, t.host),
     index('ix_alerts_tenant_dedup').on(t.tenantId, t.dedupKey, t.lastSeen),
-    check(
-      'ck_alerts_priority_score',
-      sql`${t.priorityScore} is null or ${t.priorityScore} between 0 and 1`,
-    ),
+    check('ck_alerts_priority_score', sql`${t.priorityScore} is null or ${t.priorityScore} between 0 and 1`),
     check('ck_alerts_count', sql`${t.count} >= 1`),
   ],
 );

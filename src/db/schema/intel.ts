@@ -201,5 +201,8 @@ export const searchCache = pgTable(
     createdAt: createdAt(),
     expiresAt: tstz('expires_at').notNull(),
   },
-  (t) => [uniqueIndex('ux_search_cache_key').on(t.cacheKey), index('ix_search_cache_expires').on(t.expiresAt)],
+  (t) => [
+    uniqueIndex('ux_search_cache_key').on(t.cacheKey),
+    index('ix_search_cache_expires').on(t.expiresAt),
+  ],
 );
