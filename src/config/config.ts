@@ -1,0 +1,227 @@
+/**
+ * Configuration (seed 002's ConfigManager): defaults <- YAML file <- environment, validated once at start
+ * into one typed, frozen Config object. A bad value fails with a message naming the key and where it came from.
+ *
+ * Environment:
+ *   PORT, HOST                 server.port / server.host
+ *   DATABASE_URL               database.url (unset: embedded PGlite in database.dataDir)
+ *   DATABASE_ECHO=true         database.echo (log SQL)
+ *   VIGIL_DATA_DIR             data directory (default ./data): PGlite in <dir>/pg, DuckDB in <dir>/logs.duckdb
+ *   LOG_LEVEL, LOG_FORMAT      logging.level, logging.format (json | pretty)
+ *   REDIS_URL                  cache.redisUrl
+ *   VIGIL_CONFIG               path of the YAML file (default ./vigil.yaml when it exists)
+ *   VIGIL__SECTION__KEY=value  any other key, e.g. VIGIL__DATABASE__POOL__MAX=20
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, type FieldIssue } from '../domain/errors.ts';
+
+const bool = z.union([
+  z.boolean(),
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v)),
+]);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const configSchema = z
+  .object({
+    env: z.enum(['development', 'production', 'test']).default('development'),
+    dataDir: z.string().min(1).default('./data'),
+    server: z
+      .object({
+        host: z.string().min(1).default('0.0.0.0'),
+        port: int(0, 65535).default(8080),
+        bodyLimitBytes: int(1024, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
+        corsOrigins: z.array(z.string()).default([]),
+        trustProxy: bool.default(false),
+        shutdownGraceMs: int(0, 600_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    database: z
+      .object({
+        url: z
+          .string()
+          .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+          .optional(),
+        /** PGlite data directory; default <dataDir>/pg. `memory://` keeps it in memory. */
+        dataDir: z.string().min(1).optional(),
+        echo: bool.default(false),
+        pool: z
+          .object({
+            max: int(1, 1000).default(10),
+            idleTimeoutMs: int(0, 3_600_000).default(30_000),
+            maxLifetimeSeconds: int(0, 86_400).default(300),
+            connectionTimeoutMs: int(0, 600_000).default(10_000),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    logging: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        /** json in production, pretty (human-readable) in development. */
+        format: z.enum(['json', 'pretty']).optional(),
+      })
+      .strict()
+      .prefault({}),
+    cache: z
+      .object({
+        redisUrl: z
+          .string()
+          .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+          .optional(),
+        searchTtlSeconds: int(1, 86_400 * 30).default(3600),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema> & {
+  /** Where each key's value came from, for messages: `env PORT`, `vigil.yaml`. */
+  readonly origin: Readonly<Record<string, string>>;
+  /** Dot-notation access: config.get('database.pool.max'). */
+  get(path: string): unknown;
+};
+
+type Tree = Record<string, unknown>;
+
+function setPath(tree: Tree, path: string[], value: unknown) {
+  let cur = tree;
+  for (const k of path.slice(0, -1)) {
+    if (typeof cur[k] !== 'object' || cur[k] === null || Array.isArray(cur[k])) cur[k] = {};
+    cur = cur[k] as Tree;
+  }
+  cur[path.at(-1)!] = value;
+}
+
+function flatten(tree: unknown, prefix = '', out: string[] = []): string[] {
+  if (tree && typeof tree === 'object' && !Array.isArray(tree)) {
+    for (const [k, v] of Object.entries(tree)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+  } else if (prefix) out.push(prefix);
+  return out;
+}
+
+const camel = (s: string) => s.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+const ENV_KEYS: Record<string, string> = {
+  NODE_ENV: 'env',
+  PORT: 'server.port',
+  HOST: 'server.host',
+  DATABASE_URL: 'database.url',
+  DATABASE_ECHO: 'database.echo',
+  VIGIL_DATA_DIR: 'dataDir',
+  LOG_LEVEL: 'logging.level',
+  LOG_FORMAT: 'logging.format',
+  REDIS_URL: 'cache.redisUrl',
+  CORS_ORIGINS: 'server.corsOrigins',
+};
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Explicit YAML path (--config). */
+  file?: string | undefined;
+  /** Values that win over everything (CLI flags). */
+  overrides?: Tree;
+  cwd?: string;
+}
+
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const raw: Tree = {};
+  const origin: Record<string, string> = {};
+
+  const file =
+    opts.file ?? env.VIGIL_CONFIG ?? (existsSync(resolve(cwd, 'vigil.yaml')) ? 'vigil.yaml' : undefined);
+  if (file) {
+    const path = resolve(cwd, file);
+    if (!existsSync(path))
+      throw new ConfigError(`config file ${file} does not exist`, [{ path: 'config', message: 'not found' }]);
+    let doc: unknown;
+    try {
+      doc = parseYaml(readFileSync(path, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`config file ${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (doc !== null && doc !== undefined) {
+      if (typeof doc !== 'object' || Array.isArray(doc))
+        throw new ConfigError(`config file ${file} must hold a mapping`);
+      for (const k of flatten(doc)) origin[k] = file;
+      Object.assign(raw, doc);
+    }
+  }
+
+  const fromEnv = (name: string, path: string, value: string) => {
+    const val =
+      path === 'server.corsOrigins'
+        ? value
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : value;
+    setPath(raw, path.split('.'), val);
+    origin[path] = `env ${name}`;
+  };
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || value === '') continue;
+    if (name.startsWith('VIGIL__')) {
+      fromEnv(name, name.slice(7).split('__').map(camel).join('.'), value);
+    }
+  }
+  for (const [name, path] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') fromEnv(name, path, value);
+  }
+  for (const k of flatten(opts.overrides ?? {})) origin[k] = 'command line';
+  if (opts.overrides) deepMerge(raw, opts.overrides);
+
+  const r = configSchema.safeParse(raw);
+  if (!r.success) {
+    const issues: FieldIssue[] = r.error.issues.map((i) => {
+      const path = i.path.map(String).join('.');
+      let message = i.message;
+      if (i.code === 'unrecognized_keys') message = `unknown key(s): ${i.keys.join(', ')}`;
+      const from = origin[path] ? ` (from ${origin[path]})` : '';
+      return { path, message: `${message}${from}` };
+    });
+    const list = issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${list}`, issues);
+  }
+  const data = r.data;
+  if (!data.database.dataDir) data.database.dataDir = resolve(cwd, data.dataDir, 'pg');
+  if (!data.logging.format) data.logging.format = data.env === 'production' ? 'json' : 'pretty';
+  const cfg = {
+    ...data,
+    origin,
+    get(path: string): unknown {
+      return path
+        .split('.')
+        .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Tree)[k] : undefined), cfg);
+    },
+  } as Config;
+  return Object.freeze(cfg);
+}
+
+function deepMerge(into: Tree, from: Tree) {
+  for (const [k, v] of Object.entries(from)) {
+    if (v && typeof v === 'object' && !Array.isArray(v) && into[k] && typeof into[k] === 'object') {
+      deepMerge(into[k] as Tree, v as Tree);
+    } else if (v !== undefined) into[k] = v;
+  }
+}
+
+/** The config as printable JSON, with secrets (passwords in URLs) redacted. */
+export function redactedConfig(cfg: Config): Record<string, unknown> {
+  const redact = (u: string | undefined) => u?.replace(/\/\/([^:/@]+):([^@]+)@/, '//$1:***@');
+  const { get: _get, origin: _origin, ...rest } = cfg;
+  return {
+    ...rest,
+    database: { ...rest.database, url: redact(rest.database.url) },
+    cache: { ...rest.cache, redisUrl: redact(rest.cache.redisUrl) },
+  };
+}
