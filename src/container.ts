@@ -6,8 +6,11 @@ import type { Config } from './config/config.ts';
 import type { Logger } from './config/logger.ts';
 import { Database } from './db/client.ts';
 import { Migrator } from './db/migrator.ts';
+import { MembershipRepository } from './repositories/membership.repository.ts';
 import { SourceRepository } from './repositories/source.repository.ts';
 import { TenantRepository } from './repositories/tenant.repository.ts';
+import { UserRepository } from './repositories/user.repository.ts';
+import { SetupService } from './services/setup.service.ts';
 
 export interface Container {
   config: Config;
@@ -16,7 +19,12 @@ export interface Container {
   migrator: Migrator;
   repos: {
     tenants: TenantRepository;
+    users: UserRepository;
+    memberships: MembershipRepository;
     sources: SourceRepository;
+  };
+  services: {
+    setup: SetupService;
   };
   close(): Promise<void>;
 }
@@ -33,16 +41,23 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
 
 export async function createContainer(config: Config, logger: Logger, db?: Database): Promise<Container> {
   const database = db ?? (await openDatabase(config, logger));
+  const migrator = new Migrator(database);
   const repos = {
     tenants: new TenantRepository(database),
+    users: new UserRepository(database),
+    memberships: new MembershipRepository(database),
     sources: new SourceRepository(database),
+  };
+  const services = {
+    setup: new SetupService(database, migrator, repos.tenants, repos.users, repos.memberships),
   };
   return {
     config,
     logger,
     db: database,
-    migrator: new Migrator(database),
+    migrator,
     repos,
+    services,
     close: () => database.close(),
   };
 }

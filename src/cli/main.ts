@@ -5,7 +5,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isVigilError, ValidationError } from '../domain/errors.ts';
+import { registerConfig } from './commands/config.command.ts';
 import { registerDb } from './commands/db.command.ts';
+import { registerInit } from './commands/init.command.ts';
+import { registerServe } from './commands/serve.command.ts';
 import { CliContext, type GlobalOptions } from './context.ts';
 
 export function buildProgram(ctx: CliContext): Command {
@@ -15,7 +18,10 @@ export function buildProgram(ctx: CliContext): Command {
     .option('-c, --config <file>', 'YAML configuration file (default ./vigil.yaml, or VIGIL_CONFIG)')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false });
+  registerInit(program, ctx);
+  registerServe(program, ctx);
   registerDb(program, ctx);
+  registerConfig(program, ctx);
   return program;
 }
 
