@@ -6,25 +6,56 @@ import type { Config } from './config/config.ts';
 import type { Logger } from './config/logger.ts';
 import { Database } from './db/client.ts';
 import { Migrator } from './db/migrator.ts';
+import { AlertRepository } from './repositories/alert.repository.ts';
+import { AuditLogRepository } from './repositories/audit-log.repository.ts';
+import { IncidentRepository } from './repositories/incident.repository.ts';
+import { IndicatorRepository } from './repositories/indicator.repository.ts';
+import { IngestionRunRepository } from './repositories/ingestion-run.repository.ts';
 import { MembershipRepository } from './repositories/membership.repository.ts';
+import { NotificationRepository } from './repositories/notification.repository.ts';
+import { ReportRepository } from './repositories/report.repository.ts';
+import { RuleRepository } from './repositories/rule.repository.ts';
+import { SearchCacheRepository } from './repositories/search-cache.repository.ts';
+import { SessionRepository } from './repositories/session.repository.ts';
 import { SourceRepository } from './repositories/source.repository.ts';
+import { TechniqueRepository } from './repositories/technique.repository.ts';
 import { TenantRepository } from './repositories/tenant.repository.ts';
 import { UserRepository } from './repositories/user.repository.ts';
+import { VulnerabilityRepository } from './repositories/vulnerability.repository.ts';
+import { DemoSeedService } from './services/demo-seed.service.ts';
 import { SetupService } from './services/setup.service.ts';
+
+function makeRepositories(db: Database) {
+  return {
+    tenants: new TenantRepository(db),
+    users: new UserRepository(db),
+    memberships: new MembershipRepository(db),
+    sessions: new SessionRepository(db),
+    auditLogs: new AuditLogRepository(db),
+    sources: new SourceRepository(db),
+    notifications: new NotificationRepository(db),
+    reports: new ReportRepository(db),
+    rules: new RuleRepository(db),
+    incidents: new IncidentRepository(db),
+    alerts: new AlertRepository(db),
+    indicators: new IndicatorRepository(db),
+    vulnerabilities: new VulnerabilityRepository(db),
+    techniques: new TechniqueRepository(db),
+    ingestionRuns: new IngestionRunRepository(db),
+    searchCache: new SearchCacheRepository(db),
+  };
+}
+export type Repositories = ReturnType<typeof makeRepositories>;
 
 export interface Container {
   config: Config;
   logger: Logger;
   db: Database;
   migrator: Migrator;
-  repos: {
-    tenants: TenantRepository;
-    users: UserRepository;
-    memberships: MembershipRepository;
-    sources: SourceRepository;
-  };
+  repos: Repositories;
   services: {
     setup: SetupService;
+    demoSeed: DemoSeedService;
   };
   close(): Promise<void>;
 }
@@ -42,22 +73,17 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
 export async function createContainer(config: Config, logger: Logger, db?: Database): Promise<Container> {
   const database = db ?? (await openDatabase(config, logger));
   const migrator = new Migrator(database);
-  const repos = {
-    tenants: new TenantRepository(database),
-    users: new UserRepository(database),
-    memberships: new MembershipRepository(database),
-    sources: new SourceRepository(database),
-  };
-  const services = {
-    setup: new SetupService(database, migrator, repos.tenants, repos.users, repos.memberships),
-  };
+  const repos = makeRepositories(database);
   return {
     config,
     logger,
     db: database,
     migrator,
     repos,
-    services,
+    services: {
+      setup: new SetupService(database, migrator, repos.tenants, repos.users, repos.memberships),
+      demoSeed: new DemoSeedService(database, repos),
+    },
     close: () => database.close(),
   };
 }

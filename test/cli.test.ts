@@ -41,11 +41,24 @@ describe('vigil command tree', () => {
   });
 
   it('offers --json on every command that prints results', () => {
-    const printing = [['init'], ['config', 'show'], ['db', 'migrate'], ['db', 'rollback'], ['db', 'status'], ['db', 'history'], ['db', 'health'], ['db', 'check'], ['db', 'generate']];
+    const printing = [
+      ['init'],
+      ['config', 'show'],
+      ['db', 'migrate'],
+      ['db', 'rollback'],
+      ['db', 'status'],
+      ['db', 'history'],
+      ['db', 'health'],
+      ['db', 'check'],
+      ['db', 'generate'],
+    ];
     for (const path of printing) {
       let c: Command = program;
       for (const name of path) c = c.commands.find((x) => x.name() === name)!;
-      expect(c.options.map((o) => o.long), path.join(' ')).toContain('--json');
+      expect(
+        c.options.map((o) => o.long),
+        path.join(' '),
+      ).toContain('--json');
     }
   });
 });
@@ -57,9 +70,11 @@ describe('vigil as a process (embedded PGlite)', () => {
   it('--help lists every top-level command with its description', () => {
     const r = vigil(['--help']);
     expect(r.code).toBe(0);
-    for (const name of ['init', 'serve', 'seed', 'db', 'config']) expect(r.stdout).toMatch(new RegExp(`\\n  ${name}\\b.*\\S`));
+    for (const name of ['init', 'serve', 'seed', 'db', 'config'])
+      expect(r.stdout).toMatch(new RegExp(`\\n  ${name}\\b.*\\S`));
     const db = vigil(['db', '--help']);
-    for (const name of ['migrate', 'rollback', 'status', 'history', 'generate', 'check', 'health']) expect(db.stdout).toContain(name);
+    for (const name of ['migrate', 'rollback', 'status', 'history', 'generate', 'check', 'health'])
+      expect(db.stdout).toContain(name);
   });
 
   it('status shows pending migrations, migrate applies them, rollback undoes them', () => {
@@ -93,9 +108,14 @@ describe('vigil as a process (embedded PGlite)', () => {
     expect(bad.stderr.trim().split('\n')[0]).toMatch(/steps/);
     const cfg = vigil(['db', 'status'], { ...env, VIGIL__DATABASE__POOL__MAX: 'lots' });
     expect(cfg.code).toBe(2);
-    expect(cfg.stderr.trim()).toMatch(/^error: invalid configuration: database\.pool\.max: .*env VIGIL__DATABASE__POOL__MAX/);
+    expect(cfg.stderr.trim()).toMatch(
+      /^error: invalid configuration: database\.pool\.max: .*env VIGIL__DATABASE__POOL__MAX/,
+    );
     expect(cfg.stderr.trim().split('\n')).toHaveLength(1);
-    const unreachable = vigil(['db', 'health'], { ...env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+    const unreachable = vigil(['db', 'health'], {
+      ...env,
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+    });
     expect(unreachable.code).not.toBe(0);
     expect(unreachable.stderr.trim().split('\n')).toHaveLength(1);
     expect(vigil(['nonsense'], env).code).not.toBe(0);

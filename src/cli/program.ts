@@ -8,6 +8,7 @@ import { isVigilError, ValidationError } from '../domain/errors.ts';
 import { registerConfig } from './commands/config.command.ts';
 import { registerDb } from './commands/db.command.ts';
 import { registerInit } from './commands/init.command.ts';
+import { registerSeed } from './commands/seed.command.ts';
 import { registerServe } from './commands/serve.command.ts';
 import { CliContext, type GlobalOptions } from './context.ts';
 
@@ -17,9 +18,12 @@ export function buildProgram(ctx: CliContext): Command {
     .version('0.1.0')
     .option('-c, --config <file>', 'YAML configuration file (default ./vigil.yaml, or VIGIL_CONFIG)')
     .showHelpAfterError('(run with --help for usage)')
-    .configureHelp({ sortSubcommands: false });
+    .configureHelp({ sortSubcommands: false })
+    // before the sub-commands are added: commander copies this setting to each one when it is created
+    .exitOverride();
   registerInit(program, ctx);
   registerServe(program, ctx);
+  registerSeed(program, ctx);
   registerDb(program, ctx);
   registerConfig(program, ctx);
   return program;
@@ -43,10 +47,9 @@ function describeError(e: unknown): { message: string; exitCode: number } {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let program: Command | undefined;
-  const ctx = new CliContext(() => (program?.opts() ?? {}) as GlobalOptions);
-  program = buildProgram(ctx);
-  program.exitOverride();
+  const holder: { program?: Command } = {};
+  const ctx = new CliContext(() => (holder.program?.opts() ?? {}) as GlobalOptions);
+  const program = (holder.program = buildProgram(ctx));
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;

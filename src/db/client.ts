@@ -179,7 +179,7 @@ export class Database {
   /** Run `fn` in a transaction: joins the ambient one, or starts a new one. */
   async tx<T>(fn: (tx: DrizzleTx) => Promise<T>): Promise<T> {
     const ctx = this.#als.getStore();
-    if (ctx) return fn(ctx.tx);
+    if (ctx) return this.#joined(() => fn(ctx.tx));
     return this.#run(null, fn);
   }
 
@@ -194,12 +194,12 @@ export class Database {
       ]);
     const ctx = this.#als.getStore();
     if (ctx) {
-      if (ctx.tenantId === tenantId) return fn(ctx.tx);
+      if (ctx.tenantId === tenantId) return this.#joined(() => fn(ctx.tx));
       if (ctx.tenantId === null) {
         await ctx.tx.execute(sql`select set_config('vigil.tenant_id', ${tenantId}, true)`);
         ctx.tenantId = tenantId;
         try {
-          return await fn(ctx.tx);
+          return await this.#joined(() => fn(ctx.tx));
         } finally {
           await ctx.tx.execute(sql`select set_config('vigil.tenant_id', '', true)`);
           ctx.tenantId = null;
@@ -208,6 +208,15 @@ export class Database {
       throw new Error(`transaction already bound to tenant ${ctx.tenantId}, cannot switch to ${tenantId}`);
     }
     return this.#run(tenantId, fn);
+  }
+
+  /** Inside an ambient transaction: driver errors still reach the caller as domain errors. */
+  async #joined<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw mapDbError(e);
+    }
   }
 
   async #run<T>(tenantId: string | null, fn: (tx: DrizzleTx) => Promise<T>): Promise<T> {

@@ -38,6 +38,8 @@ function fieldFromConstraint(constraint: string | undefined, table: string | und
   return rest || undefined;
 }
 
+const camelCase = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
 export function mapDbError(e: unknown): unknown {
   if (e instanceof VigilError) return e;
   const pe = driverError(e);
@@ -54,12 +56,16 @@ export function mapDbError(e: unknown): unknown {
     }
     case '23503': {
       const m = /Key \((.+)\)=\((.*)\) is not present in table "(\w+)"/.exec(pe.detail ?? '');
-      if (m)
+      if (m) {
+        // Key (tenant_id, parent_rule_id)=(..., ...): the field is the last column, in the API's camelCase.
+        const column = (m[1] ?? 'id').split(',').at(-1)!.trim();
+        const value = (m[2] ?? '').split(',').at(-1)!.trim();
         return new ValidationError(
-          `${m[3]} ${m[2]} does not exist`,
-          [{ path: m[1] ?? 'id', message: 'referenced row does not exist' }],
+          `${camelCase(column)} ${value} does not exist`,
+          [{ path: camelCase(column), message: `no such ${m[3]} row` }],
           { cause: e },
         );
+      }
       return new ConflictError(`still referenced: ${msg}`, field, { cause: e });
     }
     case '23502':

@@ -2,7 +2,7 @@
  * Build the Fastify application (no listening here: tests use app.inject()).
  * Routes live in routes/*.route.ts; one error handler turns every error into an RFC 9457 problem.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { isVigilError, ValidationError } from '../domain/errors.ts';
 import type { Container } from '../container.ts';
 import { problem, STATUS_BY_CODE } from './problem.ts';
@@ -17,7 +17,7 @@ export interface BuildAppOptions {
 export async function buildApp({ container, logger = true }: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = container;
   const app = Fastify({
-    loggerInstance: logger ? container.logger : undefined,
+    loggerInstance: logger ? (container.logger as FastifyBaseLogger) : undefined,
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: config.server.trustProxy,
     requestIdHeader: 'x-request-id',

@@ -110,18 +110,19 @@ export class AlertRepository {
   /** Seed 002 store_alerts_batch: all stored, or none (a ValidationError naming every bad item). */
   async createBatch(tenantId: string, inputs: AlertCreate[]): Promise<Alert[]> {
     const items = parseInput(alertBatchSchema, inputs, 'alerts');
-    if (items.length === 0) return [];
+    // Ids are given here so the result can be put back in input order whatever order RETURNING uses.
     const rows = items.map((v) => ({ ...toRow(tenantId, v), id: uuidv7() }));
     return this.db.tenant(tenantId, async (tx) => {
+      if (rows.length === 0) return [];
       const ruleIds = items.map((v) => v.ruleId ?? null);
       if (ruleIds.some((r) => r !== null)) await this.#lockRules(tx, tenantId, ruleIds, (i) => `${i}.ruleId`);
       const stored = new Map<string, Alert>();
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-        for (const row of await tx
+        const chunk = await tx
           .insert(alerts)
           .values(rows.slice(i, i + INSERT_CHUNK))
-          .returning())
-          stored.set(row.id, row);
+          .returning();
+        for (const row of chunk) stored.set(row.id, row);
       }
       return rows.map((r) => stored.get(r.id)!);
     });

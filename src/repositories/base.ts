@@ -2,7 +2,7 @@
  * What every repository shares: tenant-first list pages with whitelisted sorting, counted totals,
  * and not-found handling. Repositories build SQL only through drizzle's builder (parameterised).
  */
-import { and, asc, count, desc, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { ValidationError } from '../domain/errors.ts';
 import { listQuerySchema, type ListQueryInput } from '../domain/schemas/common.schema.ts';
@@ -45,8 +45,10 @@ export function planList(
       { path: 'sort', message: `one of ${Object.keys(sortable).join(', ')}` },
     ]);
   }
-  const dir = sort.startsWith('-') ? desc : asc;
-  return { limit: q.limit, offset: q.offset, order: [dir(col), dir(tiebreak)] };
+  const descending = sort.startsWith('-');
+  // NULLs last in both directions: "top by priority" never opens with the unscored rows.
+  const order = descending ? sql`${col} desc nulls last` : sql`${col} asc nulls last`;
+  return { limit: q.limit, offset: q.offset, order: [order, descending ? desc(tiebreak) : asc(tiebreak)] };
 }
 
 /** Run the page query and its count with the same WHERE. */

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/domain/errors.ts';
 import { uuidv7 } from '../../src/domain/ids.ts';
-import { IngestionRunRepository } from '../../src/repositories/ingestion-run.repository.ts';
+import {
+  IngestionRunRepository,
+  type IngestionRun,
+} from '../../src/repositories/ingestion-run.repository.ts';
 import type { Tenant } from '../../src/repositories/tenant.repository.ts';
 import { createTestDb, engines, type TestDb } from '../helpers/db.ts';
 import { makeTenant } from '../helpers/fixtures.ts';
@@ -118,7 +121,7 @@ describe.each(engines())('IngestionRunRepository on %s', (engine) => {
   it('lists recent runs first, with filters and pagination totals', async () => {
     const feed = src('epss');
     const logs = src('file:/var/log/auth.log');
-    const made = [];
+    const made: IngestionRun[] = [];
     for (let i = 0; i < 4; i++) made.push(await repo.start({ source: feed, kind: 'intel', label: `r${i}` }));
     await repo.finish(made[0]!.id, { status: 'success' });
     await repo.finish(made[1]!.id, { status: 'failed' });

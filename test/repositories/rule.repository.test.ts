@@ -259,7 +259,7 @@ describe.each(engines())('RuleRepository on %s', (engine) => {
       [b.id, parentA.id],
     );
     await expect(raw).rejects.toBeInstanceOf(ValidationError);
-    await expect(raw).rejects.toMatchObject({ issues: [{ path: 'tenant_id, parent_rule_id' }] });
+    await expect(raw).rejects.toMatchObject({ issues: [{ path: 'parentRuleId' }] });
   });
 
   it('deleting a rule keeps its alerts (rule_id NULL) and its child rules (parent NULL, tenant intact)', async () => {

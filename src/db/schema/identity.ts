@@ -147,6 +147,7 @@ export const auditLogs = pgTable(
     index('ix_audit_logs_user').on(t.userId),
     index('ix_audit_logs_action').on(t.tenantId, t.action),
     index('ix_audit_logs_ip').on(t.tenantId, t.ipAddress),
+    index('ix_audit_logs_resource').on(t.tenantId, t.resourceType, t.resourceId),
   ],
 );
 
