@@ -31,6 +31,7 @@ export function createLogger(cfg: Pick<Config, 'logging'>, bindings: Record<stri
           destination: 2,
           colorize: process.stderr.isTTY,
           translateTime: 'SYS:HH:MM:ss.l',
+          singleLine: true,
           ignore: 'pid,hostname',
         },
       },

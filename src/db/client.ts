@@ -36,7 +36,7 @@ export interface DatabaseOptions {
   dataDir?: string | undefined;
   /** Log every SQL statement (DATABASE_ECHO). */
   echo?: boolean;
-  logger?: { debug: (obj: object, msg?: string) => void };
+  logger?: { debug: (obj: object, msg?: string) => void; info: (obj: object, msg?: string) => void };
   pool?: {
     max?: number;
     idleTimeoutMs?: number;
@@ -52,6 +52,8 @@ export interface RawQueryable {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   exec(text: string): Promise<void>;
 }
+
+type Echo = (text: string, params?: unknown[]) => void;
 
 interface TxContext {
   tx: DrizzleTx;
@@ -81,16 +83,17 @@ export class Database {
     private readonly rawExec: (text: string) => Promise<void>,
     private readonly rawTx: <T>(fn: (q: RawQueryable) => Promise<T>) => Promise<T>,
     readonly pool?: pg.Pool,
+    private readonly echo?: Echo,
   ) {}
 
   static async open(opts: DatabaseOptions = {}): Promise<Database> {
+    // DATABASE_ECHO: every statement is logged, from drizzle and from the raw paths (migrations, health).
     const log = opts.logger;
-    const drizzleLogger: DrizzleLogger | undefined = opts.echo
-      ? {
-          logQuery: (query, params) =>
-            log ? log.debug({ sql: query, params }, 'sql') : console.error('[sql]', query, params),
-        }
+    const echo: Echo | undefined = opts.echo
+      ? (text, params) =>
+          log ? log.info({ sql: text, params }, 'sql') : console.error('[sql]', text, params ?? [])
       : undefined;
+    const drizzleLogger: DrizzleLogger | undefined = echo ? { logQuery: (q, p) => echo(q, p) } : undefined;
 
     if (opts.url) {
       const p = opts.pool ?? {};
@@ -135,6 +138,7 @@ export class Database {
           }
         },
         pool,
+        echo,
       );
       // Fail fast with a clear message when the server is unreachable.
       await database.ping();
@@ -163,6 +167,8 @@ export class Database {
             },
           }),
         ),
+      undefined,
+      echo,
     );
   }
 
@@ -232,6 +238,7 @@ export class Database {
 
   /** A raw parameterised query (for tooling: migrations, health). Joins no transaction. */
   async query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]> {
+    this.echo?.(text, params);
     try {
       return (await this.rawQuery(text, params)) as T[];
     } catch (e) {
@@ -243,11 +250,19 @@ export class Database {
    * Run raw statements on one connection inside one transaction (migrations). Joins no ambient context.
    */
   async rawTransaction<T>(fn: (q: RawQueryable) => Promise<T>): Promise<T> {
-    return this.rawTx(fn);
+    const echo = this.echo;
+    if (!echo) return this.rawTx(fn);
+    return this.rawTx((q) =>
+      fn({
+        query: (text, params) => (echo(text, params), q.query(text, params)),
+        exec: (text) => (echo(text), q.exec(text)),
+      }),
+    );
   }
 
   /** Execute a script of one or more statements with no parameters (migrations). */
   async exec(text: string): Promise<void> {
+    this.echo?.(text);
     await this.rawExec(text);
   }
 
