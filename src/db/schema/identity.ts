@@ -161,3 +161,60 @@ export const tenantCounters = pgTable(
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.name] })],
 );
+
+/**
+ * Machine credentials (log shippers, scripts): tenant-scoped, a permission set, shown once, stored as a
+ * SHA-256 of the secret (the secret has 256 bits of entropy, so a slow hash adds nothing), revocable.
+ */
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    tenantId: tenantIdColumn().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: idColumn(),
+    name: varchar('name', { length: 255 }).notNull(),
+    /** The first characters of the key (`vgk_3f9a...`), to recognise it in lists; not secret. */
+    prefix: varchar('prefix', { length: 16 }).notNull(),
+    /** Hex SHA-256 of the whole key. */
+    keyHash: varchar('key_hash', { length: 64 }).notNull(),
+    permissions: jsonb('permissions').$type<string[]>().notNull().default([]),
+    createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    expiresAt: tstz('expires_at'),
+    lastUsedAt: tstz('last_used_at'),
+    revokedAt: tstz('revoked_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    uniqueIndex('ux_api_keys_key_hash').on(t.keyHash),
+    index('ix_api_keys_tenant_created').on(t.tenantId, t.createdAt),
+  ],
+);
+
+/**
+ * Rotating refresh tokens, stored hashed. Each refresh replaces the token with a new one of the same family;
+ * presenting a replaced token again (theft) revokes the whole family.
+ */
+export const refreshTokens = pgTable(
+  'refresh_tokens',
+  {
+    id: idColumn().primaryKey(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    familyId: uuid('family_id').notNull(),
+    tokenHash: varchar('token_hash', { length: 64 }).notNull(),
+    /** The tenant the login chose; null means the user's default tenant. */
+    tenantId: uuid('tenant_id').references(() => tenants.id, { onDelete: 'cascade' }),
+    issuedAt: tstz('issued_at').notNull().defaultNow(),
+    expiresAt: tstz('expires_at').notNull(),
+    revokedAt: tstz('revoked_at'),
+    replacedBy: uuid('replaced_by'),
+    ipAddress: varchar('ip_address', { length: 45 }),
+    userAgent: varchar('user_agent', { length: 512 }),
+  },
+  (t) => [
+    uniqueIndex('ux_refresh_tokens_hash').on(t.tokenHash),
+    index('ix_refresh_tokens_user').on(t.userId),
+    index('ix_refresh_tokens_family').on(t.familyId),
+  ],
+);
