@@ -22,6 +22,7 @@ import { TechniqueRepository } from './repositories/technique.repository.ts';
 import { TenantRepository } from './repositories/tenant.repository.ts';
 import { UserRepository } from './repositories/user.repository.ts';
 import { VulnerabilityRepository } from './repositories/vulnerability.repository.ts';
+import { AuditService } from './services/audit.service.ts';
 import { DemoSeedService } from './services/demo-seed.service.ts';
 import { SetupService } from './services/setup.service.ts';
 
@@ -56,6 +57,7 @@ export interface Container {
   services: {
     setup: SetupService;
     demoSeed: DemoSeedService;
+    audit: AuditService;
   };
   close(): Promise<void>;
 }
@@ -67,6 +69,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
     echo: config.database.echo,
     logger,
     pool: config.database.pool,
+    appRole: config.database.appRole === 'none' ? null : config.database.appRole,
   });
 }
 
@@ -83,6 +86,7 @@ export async function createContainer(config: Config, logger: Logger, db?: Datab
     services: {
       setup: new SetupService(database, migrator, repos.tenants, repos.users, repos.memberships),
       demoSeed: new DemoSeedService(database, repos),
+      audit: new AuditService(repos.tenants, repos.auditLogs),
     },
     close: () => database.close(),
   };

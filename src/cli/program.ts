@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isVigilError, ValidationError } from '../domain/errors.ts';
+import { registerAudit } from './commands/audit.command.ts';
 import { registerConfig } from './commands/config.command.ts';
 import { registerDb } from './commands/db.command.ts';
 import { registerInit } from './commands/init.command.ts';
@@ -25,6 +26,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerServe(program, ctx);
   registerSeed(program, ctx);
   registerDb(program, ctx);
+  registerAudit(program, ctx);
   registerConfig(program, ctx);
   return program;
 }

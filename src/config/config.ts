@@ -48,6 +48,14 @@ export const configSchema = z
         /** PGlite data directory; default <dataDir>/pg. `memory://` keeps it in memory. */
         dataDir: z.string().min(1).optional(),
         echo: bool.default(false),
+        /**
+         * The non-owner role application transactions switch to, so row-level security applies to them.
+         * `none` when the login role itself owns no table (a dedicated application login).
+         */
+        appRole: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a PostgreSQL role name, or none')
+          .default('vigil_app'),
         pool: z
           .object({
             max: int(1, 1000).default(10),
@@ -65,6 +73,24 @@ export const configSchema = z
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
         /** json in production, pretty (human-readable) in development. */
         format: z.enum(['json', 'pretty']).optional(),
+      })
+      .strict()
+      .prefault({}),
+    auth: z
+      .object({
+        /**
+         * HMAC secret for access tokens (at least 32 characters). Unset: a random one is generated on first
+         * start and kept in <dataDir>/jwt-secret (mode 0600).
+         */
+        jwtSecret: z.string().min(32, 'at least 32 characters').optional(),
+        accessTtlSeconds: int(60, 86_400).default(900),
+        refreshTtlSeconds: int(300, 90 * 86_400).default(7 * 86_400),
+        /** Failed logins for one account before it is locked for lockoutSeconds. */
+        maxFailedLogins: int(1, 1000).default(5),
+        lockoutSeconds: int(1, 86_400).default(900),
+        /** Failed logins from one IP address within ipWindowSeconds before that address is refused. */
+        maxFailedLoginsPerIp: int(1, 100_000).default(20),
+        ipWindowSeconds: int(1, 86_400).default(600),
       })
       .strict()
       .prefault({}),
@@ -118,6 +144,7 @@ const ENV_KEYS: Record<string, string> = {
   LOG_LEVEL: 'logging.level',
   LOG_FORMAT: 'logging.format',
   REDIS_URL: 'cache.redisUrl',
+  VIGIL_JWT_SECRET: 'auth.jwtSecret',
   CORS_ORIGINS: 'server.corsOrigins',
 };
 
@@ -223,5 +250,6 @@ export function redactedConfig(cfg: Config): Record<string, unknown> {
     ...rest,
     database: { ...rest.database, url: redact(rest.database.url) },
     cache: { ...rest.cache, redisUrl: redact(rest.cache.redisUrl) },
+    auth: { ...rest.auth, jwtSecret: rest.auth.jwtSecret ? '***' : undefined },
   };
 }

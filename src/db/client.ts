@@ -45,6 +45,11 @@ export interface DatabaseOptions {
     connectionTimeoutMs?: number;
   };
   applicationName?: string;
+  /**
+   * The non-owner role that application transactions run as, so row-level security applies (migration 0005).
+   * Set to null when the login role itself owns nothing (a dedicated application login).
+   */
+  appRole?: string | null;
 }
 
 /** A connection (or transaction) for raw SQL: parameterised queries, or parameterless scripts. */
@@ -58,6 +63,7 @@ type Echo = (text: string, params?: unknown[]) => void;
 interface TxContext {
   tx: DrizzleTx;
   tenantId: string | null;
+  platform: boolean;
 }
 
 export interface HealthInfo {
@@ -74,6 +80,9 @@ export interface HealthInfo {
 export class Database {
   readonly #als = new AsyncLocalStorage<TxContext>();
   #closed = false;
+  /** Whether the app role exists and has been granted this schema (undefined: not checked yet). */
+  #roleReady: boolean | undefined;
+  #appRole: string | null = 'vigil_app';
 
   private constructor(
     readonly engine: Engine,
@@ -87,6 +96,12 @@ export class Database {
   ) {}
 
   static async open(opts: DatabaseOptions = {}): Promise<Database> {
+    const database = await Database.#connect(opts);
+    if (opts.appRole !== undefined) database.#appRole = opts.appRole;
+    return database;
+  }
+
+  static async #connect(opts: DatabaseOptions): Promise<Database> {
     // DATABASE_ECHO: every statement is logged, from drizzle and from the raw paths (migrations, health).
     const log = opts.logger;
     const echo: Echo | undefined = opts.echo
@@ -186,7 +201,26 @@ export class Database {
   async tx<T>(fn: (tx: DrizzleTx) => Promise<T>): Promise<T> {
     const ctx = this.#als.getStore();
     if (ctx) return this.#joined(() => fn(ctx.tx));
-    return this.#run(null, fn);
+    return this.#run(null, false, fn);
+  }
+
+  /**
+   * Run `fn` in the platform scope: system jobs (feed imports, expiry) that write global intel data.
+   * Never used for a request: row-level security lets only this scope write vulnerabilities, techniques,
+   * EPSS scores and global indicators.
+   */
+  async platform<T>(fn: (tx: DrizzleTx) => Promise<T>): Promise<T> {
+    const ctx = this.#als.getStore();
+    if (!ctx) return this.#run(null, true, fn);
+    if (ctx.platform) return this.#joined(() => fn(ctx.tx));
+    await this.#setScope(ctx.tx, ctx.tenantId, true);
+    ctx.platform = true;
+    try {
+      return await this.#joined(() => fn(ctx.tx));
+    } finally {
+      await this.#setScope(ctx.tx, ctx.tenantId, false);
+      ctx.platform = false;
+    }
   }
 
   /**
@@ -202,18 +236,18 @@ export class Database {
     if (ctx) {
       if (ctx.tenantId === tenantId) return this.#joined(() => fn(ctx.tx));
       if (ctx.tenantId === null) {
-        await ctx.tx.execute(sql`select set_config('vigil.tenant_id', ${tenantId}, true)`);
+        await this.#setScope(ctx.tx, tenantId, ctx.platform);
         ctx.tenantId = tenantId;
         try {
           return await this.#joined(() => fn(ctx.tx));
         } finally {
-          await ctx.tx.execute(sql`select set_config('vigil.tenant_id', '', true)`);
+          await this.#setScope(ctx.tx, null, ctx.platform);
           ctx.tenantId = null;
         }
       }
       throw new Error(`transaction already bound to tenant ${ctx.tenantId}, cannot switch to ${tenantId}`);
     }
-    return this.#run(tenantId, fn);
+    return this.#run(tenantId, false, fn);
   }
 
   /** Inside an ambient transaction: driver errors still reach the caller as domain errors. */
@@ -225,18 +259,68 @@ export class Database {
     }
   }
 
-  async #run<T>(tenantId: string | null, fn: (tx: DrizzleTx) => Promise<T>): Promise<T> {
+  /** Role, tenant and scope of the current transaction, in one statement. */
+  async #setScope(
+    tx: DrizzleTx,
+    tenantId: string | null,
+    platform: boolean,
+    withRole = false,
+  ): Promise<void> {
+    const role = withRole && (await this.#useRole(tx)) ? this.#appRole : null;
+    await tx.execute(
+      role
+        ? sql`select set_config('role', ${role}, true), set_config('vigil.tenant_id', ${tenantId ?? ''}, true),
+                     set_config('vigil.platform', ${platform ? 'on' : ''}, true)`
+        : sql`select set_config('vigil.tenant_id', ${tenantId ?? ''}, true),
+                     set_config('vigil.platform', ${platform ? 'on' : ''}, true)`,
+    );
+  }
+
+  /**
+   * Whether to switch to the app role. Asked through the running transaction when there is one: on PGlite a
+   * query on the client from inside a transaction would wait for that very transaction.
+   */
+  async #useRole(tx?: DrizzleTx): Promise<boolean> {
+    if (!this.#appRole) return false;
+    if (this.#roleReady === undefined) {
+      const role = this.#appRole;
+      const check = sql`select (to_regclass('tenants') is not null
+                and exists (select 1 from pg_roles where rolname = ${role})
+                and has_table_privilege(${role}, 'tenants', 'SELECT')) as ready`;
+      const rows = tx
+        ? ((await tx.execute(check)) as unknown as { rows: { ready: boolean }[] }).rows
+        : ((await this.db.execute(check)) as unknown as { rows: { ready: boolean }[] }).rows;
+      this.#roleReady = rows[0]?.ready === true;
+    }
+    return this.#roleReady;
+  }
+
+  /** Forget what was learnt about the app role (after migrations ran). */
+  schemaChanged(): void {
+    this.#roleReady = undefined;
+  }
+
+  /** The role application transactions run as, or null when they run as the login role. */
+  async effectiveAppRole(): Promise<string | null> {
+    return (await this.#useRole()) ? this.#appRole : null;
+  }
+
+  async #run<T>(tenantId: string | null, platform: boolean, fn: (tx: DrizzleTx) => Promise<T>): Promise<T> {
     try {
       return await this.db.transaction(async (tx) => {
-        if (tenantId) await tx.execute(sql`select set_config('vigil.tenant_id', ${tenantId}, true)`);
-        return this.#als.run({ tx: tx as DrizzleTx, tenantId }, () => fn(tx as DrizzleTx));
+        await this.#setScope(tx as DrizzleTx, tenantId, platform, true);
+        return this.#als.run({ tx: tx as DrizzleTx, tenantId, platform }, () => fn(tx as DrizzleTx));
       });
     } catch (e) {
       throw mapDbError(e);
     }
   }
 
-  /** A raw parameterised query (for tooling: migrations, health). Joins no transaction. */
+  /**
+   * A raw parameterised query as the login role (the table owner in the embedded and test setups): for
+   * tooling only (migrations, health, tests that inspect or tamper). Joins no transaction and is not subject
+   * to row-level security; application code goes through `tenant`, `tx` or `platform`.
+   */
   async query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]> {
     this.echo?.(text, params);
     try {

@@ -3,6 +3,7 @@
  */
 import {
   ConflictError,
+  ForbiddenError,
   NotFoundError,
   UnavailableError,
   ValidationError,
@@ -38,6 +39,33 @@ function fieldFromConstraint(constraint: string | undefined, table: string | und
   return rest || undefined;
 }
 
+/** Hand-named composite foreign keys (migration 0002, schema) and the column each one checks. */
+const FK_COLUMNS: Record<string, string> = {
+  fk_rules_parent: 'parent_rule_id',
+  fk_incidents_parent: 'parent_incident_id',
+  fk_alerts_rule: 'rule_id',
+  fk_rule_versions_rule: 'rule_id',
+  fk_alert_incidents_alert: 'alert_id',
+  fk_alert_incidents_incident: 'incident_id',
+};
+
+/** drizzle names foreign keys `<table>_<column>_<refTable>_<refColumn>_fk`. */
+function fkColumn(
+  constraint: string | undefined,
+  table: string | undefined,
+  refTable: string | undefined,
+): string {
+  if (!constraint) return 'id';
+  if (FK_COLUMNS[constraint]) return FK_COLUMNS[constraint];
+  let rest = constraint.replace(/_fk$/, '');
+  if (table && rest.startsWith(`${table}_`)) rest = rest.slice(table.length + 1);
+  if (refTable) {
+    const at = rest.lastIndexOf(`_${refTable}_`);
+    if (at > 0) rest = rest.slice(0, at);
+  }
+  return rest || 'id';
+}
+
 const camelCase = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 export function mapDbError(e: unknown): unknown {
@@ -55,18 +83,24 @@ export function mapDbError(e: unknown): unknown {
       return new ConflictError(`${what}${value} already exists`, what, { cause: e });
     }
     case '23503': {
-      const m = /Key \((.+)\)=\((.*)\) is not present in table "(\w+)"/.exec(pe.detail ?? '');
-      if (m) {
-        // Key (tenant_id, parent_rule_id)=(..., ...): the field is the last column, in the API's camelCase.
-        const column = (m[1] ?? 'id').split(',').at(-1)!.trim();
-        const value = (m[2] ?? '').split(',').at(-1)!.trim();
-        return new ValidationError(
-          `${camelCase(column)} ${value} does not exist`,
-          [{ path: camelCase(column), message: `no such ${m[3]} row` }],
-          { cause: e },
-        );
+      // A row being deleted is still referenced: a conflict, not bad input.
+      if (/update or delete on table/.test(pe.message ?? '')) {
+        return new ConflictError(`still referenced: ${msg}`, field, { cause: e });
       }
-      return new ConflictError(`still referenced: ${msg}`, field, { cause: e });
+      const refTable = /in table "(\w+)"/.exec(pe.detail ?? '')?.[1];
+      // Key (tenant_id, parent_rule_id)=(..., ...): the field is the last column. Under row-level security
+      // PostgreSQL leaves the key out of the detail, so fall back to the constraint's name.
+      const m = /Key \((.+)\)=\((.*)\) is not present/.exec(pe.detail ?? '');
+      const column = m
+        ? (m[1] ?? 'id').split(',').at(-1)!.trim()
+        : fkColumn(pe.constraint, pe.table, refTable);
+      const value = m ? ` ${(m[2] ?? '').split(',').at(-1)!.trim()}` : '';
+      const path = camelCase(column);
+      return new ValidationError(
+        `${path}${value} does not exist`,
+        [{ path, message: `no such ${refTable ?? 'referenced'} row` }],
+        { cause: e },
+      );
     }
     case '23502':
       return new ValidationError(
@@ -91,6 +125,10 @@ export function mapDbError(e: unknown): unknown {
         [{ path: field ?? '', message: pe.message ?? msg }],
         { cause: e },
       );
+    case '42501':
+      // insufficient_privilege: a row-level security policy refused the row, or the role lacks the grant
+      // (the audit trail is append-only for the application).
+      return new ForbiddenError(pe.message ?? 'permission denied', { cause: e });
     case '40001':
     case '40P01':
     case '57014':

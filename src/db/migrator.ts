@@ -132,30 +132,32 @@ export class Migrator {
         { path: 'to', message: 'no such migration' },
       ]);
     }
-    return this.db.rawTransaction(async (q) => {
-      await q.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
-      const applied = await this.applied(q);
-      const done = new Set(applied.map((a) => a.id));
-      const ran: string[] = [];
-      for (const f of files) {
-        if (done.has(f.id)) continue;
-        const t0 = performance.now();
-        try {
-          await q.exec(f.up);
-        } catch (e) {
-          throw new Error(`migration ${f.id} failed: ${e instanceof Error ? e.message : String(e)}`, {
-            cause: e,
-          });
+    return this.db
+      .rawTransaction(async (q) => {
+        await q.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
+        const applied = await this.applied(q);
+        const done = new Set(applied.map((a) => a.id));
+        const ran: string[] = [];
+        for (const f of files) {
+          if (done.has(f.id)) continue;
+          const t0 = performance.now();
+          try {
+            await q.exec(f.up);
+          } catch (e) {
+            throw new Error(`migration ${f.id} failed: ${e instanceof Error ? e.message : String(e)}`, {
+              cause: e,
+            });
+          }
+          await q.query(
+            'insert into vigil_migrations (id, name, checksum, execution_ms) values ($1, $2, $3, $4)',
+            [f.id, f.name, f.checksum, Math.round(performance.now() - t0)],
+          );
+          ran.push(f.id);
+          if (opts.to === f.id) break;
         }
-        await q.query(
-          'insert into vigil_migrations (id, name, checksum, execution_ms) values ($1, $2, $3, $4)',
-          [f.id, f.name, f.checksum, Math.round(performance.now() - t0)],
-        );
-        ran.push(f.id);
-        if (opts.to === f.id) break;
-      }
-      return ran;
-    });
+        return ran;
+      })
+      .finally(() => this.db.schemaChanged());
   }
 
   /** Undo the newest `steps` applied migrations (all of them with steps = Infinity). */
@@ -163,26 +165,29 @@ export class Migrator {
     if (!(steps >= 1))
       throw new ValidationError('steps must be at least 1', [{ path: 'steps', message: '>= 1' }]);
     const byId = new Map(this.files().map((f) => [f.id, f]));
-    return this.db.rawTransaction(async (q) => {
-      await q.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
-      const applied = await this.applied(q);
-      const undo = applied.slice(-Math.min(steps, applied.length)).reverse();
-      const ran: string[] = [];
-      for (const a of undo) {
-        const f = byId.get(a.id);
-        if (!f) throw new ConflictError(`applied migration ${a.id} has no file on disk; cannot roll it back`);
-        try {
-          await q.exec(f.down);
-        } catch (e) {
-          throw new Error(`rollback of ${f.id} failed: ${e instanceof Error ? e.message : String(e)}`, {
-            cause: e,
-          });
+    return this.db
+      .rawTransaction(async (q) => {
+        await q.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
+        const applied = await this.applied(q);
+        const undo = applied.slice(-Math.min(steps, applied.length)).reverse();
+        const ran: string[] = [];
+        for (const a of undo) {
+          const f = byId.get(a.id);
+          if (!f)
+            throw new ConflictError(`applied migration ${a.id} has no file on disk; cannot roll it back`);
+          try {
+            await q.exec(f.down);
+          } catch (e) {
+            throw new Error(`rollback of ${f.id} failed: ${e instanceof Error ? e.message : String(e)}`, {
+              cause: e,
+            });
+          }
+          await q.query('delete from vigil_migrations where id = $1', [f.id]);
+          ran.push(f.id);
         }
-        await q.query('delete from vigil_migrations where id = $1', [f.id]);
-        ran.push(f.id);
-      }
-      return ran;
-    });
+        return ran;
+      })
+      .finally(() => this.db.schemaChanged());
   }
 }
 

@@ -136,7 +136,7 @@ export class IndicatorRepository {
   /** A global (feed) indicator; a second one with the same type, value and source is a Conflict. */
   async createGlobal(input: IndicatorCreate): Promise<Indicator> {
     const v = parseInput(indicatorCreateSchema, input, 'indicator');
-    return this.db.tx(async (tx) => {
+    return this.db.platform(async (tx) => {
       const [row] = await tx
         .insert(indicators)
         .values({ ...v, tenantId: null })
@@ -171,7 +171,7 @@ export class IndicatorRepository {
     const rows = [...byIdentity.values()];
     if (rows.length === 0) return result;
 
-    await this.db.tx(async (tx) => {
+    await this.db.platform(async (tx) => {
       for (let i = 0; i < rows.length; i += UPSERT_CHUNK) {
         const now = new Date();
         const chunk = rows.slice(i, i + UPSERT_CHUNK).map((v) => ({
@@ -240,15 +240,19 @@ export class IndicatorRepository {
    */
   async recordSighting(tenantId: string, id: string): Promise<Indicator> {
     if (!isUuid(id)) throw new NotFoundError('indicator', id);
-    return this.db.tenant(tenantId, async (tx) => {
-      const [row] = await tx
-        .update(indicators)
-        .set({ sightings: sql`${indicators.sightings} + 1`, lastSeen: sql`now()` })
-        .where(and(visibleTo(tenantId), eq(indicators.id, id)))
-        .returning();
-      if (!row) throw new NotFoundError('indicator', id);
-      return row;
-    });
+    // A sighting of a global (feed) row updates that row: a narrow, system-controlled write done in the
+    // platform scope, inside the tenant's transaction so the tenant's own rows stay visible too.
+    return this.db.tenant(tenantId, () =>
+      this.db.platform(async (tx) => {
+        const [row] = await tx
+          .update(indicators)
+          .set({ sightings: sql`${indicators.sightings} + 1`, lastSeen: sql`now()` })
+          .where(and(visibleTo(tenantId), eq(indicators.id, id)))
+          .returning();
+        if (!row) throw new NotFoundError('indicator', id);
+        return row;
+      }),
+    );
   }
 
   /**
@@ -303,7 +307,7 @@ export class IndicatorRepository {
 
   /** Mark every indicator whose expiry has passed `now` as expired (all tenants and global); returns how many. */
   async expireDue(now: Date = new Date()): Promise<number> {
-    return this.db.tx(async (tx) => {
+    return this.db.platform(async (tx) => {
       const changed = await tx
         .update(indicators)
         .set({ status: 'expired' })

@@ -33,7 +33,7 @@ export class IngestionRunRepository {
         .returning();
       return row!;
     };
-    return v.tenantId ? this.db.tenant(v.tenantId, insert) : this.db.tx(insert);
+    return v.tenantId ? this.db.tenant(v.tenantId, insert) : this.db.platform(insert);
   }
 
   /**
@@ -43,7 +43,8 @@ export class IngestionRunRepository {
   async finish(id: string, outcome: IngestionRunFinish): Promise<IngestionRun> {
     const v = parseInput(ingestionRunFinishSchema, outcome, 'ingestion run outcome');
     if (!isUuid(id)) throw new NotFoundError('ingestion run', id);
-    return this.db.tx(async (tx) => {
+    // Runs are bookkeeping of system jobs: read and closed in the platform scope.
+    return this.db.platform(async (tx) => {
       const [row] = await tx
         .update(ingestionRuns)
         .set({
@@ -65,7 +66,9 @@ export class IngestionRunRepository {
 
   async get(id: string): Promise<IngestionRun | undefined> {
     if (!isUuid(id)) return undefined;
-    const [row] = await this.db.tx((tx) => tx.select().from(ingestionRuns).where(eq(ingestionRuns.id, id)));
+    const [row] = await this.db.platform((tx) =>
+      tx.select().from(ingestionRuns).where(eq(ingestionRuns.id, id)),
+    );
     return row;
   }
 
@@ -84,7 +87,9 @@ export class IngestionRunRepository {
       '-started_at',
       ingestionRuns.id,
     );
-    return this.db.tx((tx) =>
+    const read = <T>(fn: (tx: DrizzleTx) => Promise<T>) =>
+      f.tenantId ? this.db.tenant(f.tenantId, fn) : this.db.platform(fn);
+    return read((tx) =>
       listPage<IngestionRun>(
         tx,
         ingestionRuns,

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, getTableColumns, ilike, or } from 'drizzle-orm';
+import { and, asc, count, eq, getTableColumns, ilike, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { mapDbError } from '../db/errors.ts';
 import { memberships, tenants, users } from '../db/schema/index.ts';
@@ -153,8 +153,10 @@ export class MembershipRepository {
   /** The tenants a user belongs to (global: crosses tenants by design), ordered by slug. */
   async listForUser(userId: string): Promise<UserTenant[]> {
     if (!isUuid(userId)) return [];
-    return this.db.tx((tx) =>
-      tx
+    return this.db.tx(async (tx) => {
+      // Row-level security lets a transaction that names the user see that user's memberships.
+      await tx.execute(sql`select set_config('vigil.user_id', ${userId}, true)`);
+      return tx
         .select({
           tenantId: memberships.tenantId,
           slug: tenants.slug,
@@ -166,7 +168,7 @@ export class MembershipRepository {
         .from(memberships)
         .innerJoin(tenants, eq(tenants.id, memberships.tenantId))
         .where(eq(memberships.userId, userId))
-        .orderBy(asc(tenants.slug)),
-    );
+        .orderBy(asc(tenants.slug));
+    });
   }
 }

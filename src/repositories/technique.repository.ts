@@ -84,7 +84,7 @@ export class TechniqueRepository {
   async upsert(input: TechniqueUpsert): Promise<{ row: Technique; inserted: boolean }> {
     const v = parseInput(techniqueUpsertSchema, input, 'technique');
     const { techniqueId: _id, ...set } = definedOnly(v);
-    return this.db.tx(async (tx) => {
+    return this.db.platform(async (tx) => {
       const [out] = await tx
         .insert(techniques)
         .values(v)

@@ -123,8 +123,10 @@ export const auditLogs = pgTable(
   {
     tenantId: tenantIdColumn().references(() => tenants.id, { onDelete: 'cascade' }),
     id: idColumn(),
-    /** Position in the tenant's hash chain (1, 2, ...). */
-    seq: bigint('seq', { mode: 'number' }),
+    /** Position in the tenant's hash chain (1, 2, ...), assigned by trigger (migration 0006). */
+    seq: bigint('seq', { mode: 'number' })
+      .notNull()
+      .$defaultFn(() => 0),
     userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
     /** Who acted, kept even after the user row is deleted (username or `system`). */
     actor: varchar('actor', { length: 255 }),
@@ -138,7 +140,10 @@ export const auditLogs = pgTable(
     success: boolean('success').notNull().default(true),
     timestamp: tstz('timestamp').notNull().defaultNow(),
     prevHash: varchar('prev_hash', { length: 64 }),
-    rowHash: varchar('row_hash', { length: 64 }),
+    /** SHA-256 of the row and prev_hash, computed by trigger (migration 0006): callers never set it. */
+    rowHash: varchar('row_hash', { length: 64 })
+      .notNull()
+      .$defaultFn(() => ''),
   },
   (t) => [
     primaryKey({ columns: [t.tenantId, t.id] }),
