@@ -29,7 +29,9 @@ BEGIN
   EXECUTE format('GRANT USAGE ON SCHEMA %I TO vigil_app', s);
   EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO vigil_app', s);
   EXECUTE format('GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %I TO vigil_app', s);
+  -- Migration bookkeeping: readable (readiness checks), never writable by the application.
   EXECUTE format('REVOKE ALL ON TABLE %I.vigil_migrations FROM vigil_app', s);
+  EXECUTE format('GRANT SELECT ON TABLE %I.vigil_migrations TO vigil_app', s);
   -- Tables and sequences that later migrations create get the same grants.
   EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO vigil_app', s);
   EXECUTE format('ALTER DEFAULT PRIVILEGES IN SCHEMA %I GRANT USAGE, SELECT ON SEQUENCES TO vigil_app', s);
