@@ -6,7 +6,8 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../src/repositories/tenant.repository.ts';
 import { SourceRepository } from '../src/repositories/source.repository.ts';
-import { createTestDb, engines, type TestDb } from './helpers/db.ts';
+import { Database } from '../src/db/client.ts';
+import { createTestDb, engines, TEST_DATABASE_URL, type TestDb } from './helpers/db.ts';
 import { makeTenant } from './helpers/fixtures.ts';
 
 const TENANT_TABLES = [
@@ -210,5 +211,53 @@ describe.each(engines())('row-level security on %s', (engine) => {
       ),
     );
     expect(touched).toHaveLength(0);
+  });
+});
+
+describe.skipIf(!TEST_DATABASE_URL)('a dedicated application login on PostgreSQL (docs/security.md)', () => {
+  let t: TestDb;
+  let app: Database;
+  const role = `vigil_web_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+
+  beforeAll(async () => {
+    t = await createTestDb('postgres');
+    const tn = await makeTenant(t.db);
+    await new SourceRepository(t.db).create(tn.id, {
+      name: 'fw',
+      type: 'firewall',
+      ip: '192.0.2.1',
+      port: 514,
+      protocol: 'SYSLOG',
+    });
+    await t.db.query(`create role ${role} login in role vigil_app`);
+    const [row] = await t.db.query<{ db: string }>('select current_database() as db');
+    const url = new URL(TEST_DATABASE_URL!);
+    url.username = role;
+    url.pathname = `/${row!.db}`;
+    app = await Database.open({ url: url.toString(), appRole: null });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await t?.db.query(`drop role if exists ${role}`).catch(() => undefined);
+    await t?.dispose();
+    const admin = await Database.open({ url: TEST_DATABASE_URL! });
+    await admin.query(`drop role if exists ${role}`).catch(() => undefined);
+    await admin.close();
+  });
+
+  it("sees no tenant rows in raw SQL on its own connection without a tenant, and its tenant's with one", async () => {
+    const [me] = await app.query<{ u: string }>('select current_user as u');
+    expect(me!.u).toBe(role);
+    const [none] = await app.query<{ n: number }>('select count(*)::int as n from sources');
+    expect(none!.n).toBe(0);
+    const [owner] = await t.db.query<{ n: number; tenant: string }>(
+      'select count(*)::int as n, min(tenant_id::text) as tenant from sources',
+    );
+    expect(owner!.n).toBe(1);
+    const seen = await app.tenant(owner!.tenant, async (tx) =>
+      rowsOf(await tx.execute(sql`select count(*)::int as n from sources`)),
+    );
+    expect(seen[0]?.n).toBe(1);
+    await expect(app.query('delete from audit_logs')).rejects.toThrow();
   });
 });
