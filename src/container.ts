@@ -7,12 +7,14 @@ import type { Logger } from './config/logger.ts';
 import { Database } from './db/client.ts';
 import { Migrator } from './db/migrator.ts';
 import { AlertRepository } from './repositories/alert.repository.ts';
+import { ApiKeyRepository } from './repositories/api-key.repository.ts';
 import { AuditLogRepository } from './repositories/audit-log.repository.ts';
 import { IncidentRepository } from './repositories/incident.repository.ts';
 import { IndicatorRepository } from './repositories/indicator.repository.ts';
 import { IngestionRunRepository } from './repositories/ingestion-run.repository.ts';
 import { MembershipRepository } from './repositories/membership.repository.ts';
 import { NotificationRepository } from './repositories/notification.repository.ts';
+import { RefreshTokenRepository } from './repositories/refresh-token.repository.ts';
 import { ReportRepository } from './repositories/report.repository.ts';
 import { RuleRepository } from './repositories/rule.repository.ts';
 import { SearchCacheRepository } from './repositories/search-cache.repository.ts';
@@ -23,6 +25,8 @@ import { TenantRepository } from './repositories/tenant.repository.ts';
 import { UserRepository } from './repositories/user.repository.ts';
 import { VulnerabilityRepository } from './repositories/vulnerability.repository.ts';
 import { AuditService } from './services/audit.service.ts';
+import { AuthService } from './services/auth.service.ts';
+import type { AuthApi } from './services/auth.types.ts';
 import { DemoSeedService } from './services/demo-seed.service.ts';
 import { SetupService } from './services/setup.service.ts';
 
@@ -44,6 +48,8 @@ function makeRepositories(db: Database) {
     techniques: new TechniqueRepository(db),
     ingestionRuns: new IngestionRunRepository(db),
     searchCache: new SearchCacheRepository(db),
+    refreshTokens: new RefreshTokenRepository(db),
+    apiKeys: new ApiKeyRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof makeRepositories>;
@@ -58,6 +64,10 @@ export interface Container {
     setup: SetupService;
     demoSeed: DemoSeedService;
     audit: AuditService;
+    /** Login, tokens, and resolving credentials to a Principal (the HTTP layer's only view of auth). */
+    auth: AuthApi;
+    /** API key management (the same AuthService). */
+    apiKeys: Pick<AuthService, 'createApiKey' | 'listApiKeys' | 'revokeApiKey'>;
   };
   close(): Promise<void>;
 }
@@ -77,6 +87,12 @@ export async function createContainer(config: Config, logger: Logger, db?: Datab
   const database = db ?? (await openDatabase(config, logger));
   const migrator = new Migrator(database);
   const repos = makeRepositories(database);
+  const auth = await AuthService.create({
+    db: database,
+    config: { ...config.auth, dataDir: config.dataDir },
+    ...repos,
+    logger,
+  });
   return {
     config,
     logger,
@@ -87,6 +103,8 @@ export async function createContainer(config: Config, logger: Logger, db?: Datab
       setup: new SetupService(database, migrator, repos.tenants, repos.users, repos.memberships),
       demoSeed: new DemoSeedService(database, repos),
       audit: new AuditService(repos.tenants, repos.auditLogs),
+      auth,
+      apiKeys: auth,
     },
     close: () => database.close(),
   };
