@@ -87,7 +87,9 @@ export async function createContainer(config: Config, logger: Logger, db?: Datab
   const database = db ?? (await openDatabase(config, logger));
   const migrator = new Migrator(database);
   const repos = makeRepositories(database);
-  const auth = await AuthService.create({
+  // The signing secret is loaded (or generated) on first use, so commands that never authenticate
+  // (db status, migrate...) leave the data directory alone.
+  const auth = new AuthService({
     db: database,
     config: { ...config.auth, dataDir: config.dataDir },
     ...repos,
