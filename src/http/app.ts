@@ -1,12 +1,28 @@
 /**
  * Build the Fastify application (no listening here: tests use app.inject()).
- * Routes live in routes/*.route.ts; one error handler turns every error into an RFC 9457 problem.
+ *
+ * Order matters: the route registry's onRoute hook and @fastify/swagger must see every route, so they come
+ * first; CORS answers before authentication so a refused request still carries its CORS headers; routes last.
+ * Routes live in routes/*.route.ts; plugins/ hold the cross-cutting parts; one error handler turns every
+ * error into an RFC 9457 problem.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { isVigilError, ValidationError } from '../domain/errors.ts';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Container } from '../container.ts';
-import { problem, STATUS_BY_CODE } from './problem.ts';
+import { registerAuth } from './plugins/auth.plugin.ts';
+import { frameworkErrorHandler, registerErrorHandling } from './plugins/errors.plugin.ts';
+import { registerOpenApi } from './plugins/openapi.plugin.ts';
+import { registerSecurity } from './plugins/security.plugin.ts';
+import { registerRouteRegistry } from './route-registry.ts';
+import { registerAuditLogRoutes } from './routes/audit-log.route.ts';
+import { registerAuthRoutes } from './routes/auth.route.ts';
 import { registerHealthRoutes } from './routes/health.route.ts';
+import { registerIncidentRoutes } from './routes/incident.route.ts';
+import { registerSourceRoutes } from './routes/source.route.ts';
+import { registerVulnerabilityRoutes } from './routes/vulnerability.route.ts';
+import { apiServices, authApiOf } from './services.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface BuildAppOptions {
   container: Container;
@@ -20,69 +36,37 @@ export async function buildApp({ container, logger = true }: BuildAppOptions): P
     loggerInstance: logger ? (container.logger as FastifyBaseLogger) : undefined,
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: config.server.trustProxy,
-    requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
+    // A client's X-Request-Id is kept when it is a plain token (it lands in logs and problem bodies).
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
+    },
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
   });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // The API speaks JSON only: any other request body is a 415 problem.
+  app.removeContentTypeParser('text/plain');
 
-  app.addHook('onSend', async (req, reply) => {
-    reply.header('x-request-id', req.id);
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('x-frame-options', 'DENY');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('cache-control', reply.getHeader('cache-control') ?? 'no-store');
-  });
+  registerRouteRegistry(app);
+  registerErrorHandling(app);
+  await registerSecurity(app, config);
+  registerAuth(app, container);
+  await registerOpenApi(app);
 
-  app.setErrorHandler((err, req, reply) => {
-    if (isVigilError(err)) {
-      const status = STATUS_BY_CODE[err.code];
-      const errors = err instanceof ValidationError ? err.issues : undefined;
-      return reply
-        .status(status)
-        .type('application/problem+json')
-        .send(
-          problem(status, err.code, err.message, {
-            instance: req.url,
-            requestId: req.id,
-            ...(errors ? { errors } : {}),
-          }),
-        );
-    }
-    const e = err as { statusCode?: number; code?: string; message?: string };
-    const status =
-      typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
-    if (status >= 500) {
-      req.log.error({ err }, 'unhandled error');
-      return reply
-        .status(500)
-        .type('application/problem+json')
-        .send(
-          problem(500, 'internal', 'an unexpected error occurred', { instance: req.url, requestId: req.id }),
-        );
-    }
-    return reply
-      .status(status)
-      .type('application/problem+json')
-      .send(
-        problem(status, (e.code ?? 'bad_request').toLowerCase(), e.message, {
-          instance: req.url,
-          requestId: req.id,
-        }),
-      );
-  });
+  if (!authApiOf(container)) {
+    app.log.warn('no AuthApi in the container: routes that need credentials answer 503');
+  }
 
-  app.setNotFoundHandler((req, reply) =>
-    reply
-      .status(404)
-      .type('application/problem+json')
-      .send(
-        problem(404, 'not_found', `no route ${req.method} ${req.url}`, {
-          instance: req.url,
-          requestId: req.id,
-        }),
-      ),
-  );
-
-  registerHealthRoutes(app, container);
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const services = apiServices(container);
+  registerHealthRoutes(api, container);
+  registerAuthRoutes(api, container);
+  registerSourceRoutes(api, services);
+  registerIncidentRoutes(api, services);
+  registerVulnerabilityRoutes(api, services);
+  registerAuditLogRoutes(api, services);
   return app;
 }
