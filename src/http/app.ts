@@ -14,11 +14,21 @@ import { frameworkErrorHandler, registerErrorHandling } from './plugins/errors.p
 import { registerOpenApi } from './plugins/openapi.plugin.ts';
 import { registerSecurity } from './plugins/security.plugin.ts';
 import { registerRouteRegistry } from './route-registry.ts';
+import { registerAlertRoutes } from './routes/alert.route.ts';
+import { registerApiKeyRoutes } from './routes/api-key.route.ts';
 import { registerAuditLogRoutes } from './routes/audit-log.route.ts';
 import { registerAuthRoutes } from './routes/auth.route.ts';
 import { registerHealthRoutes } from './routes/health.route.ts';
 import { registerIncidentRoutes } from './routes/incident.route.ts';
+import { registerIndicatorRoutes } from './routes/indicator.route.ts';
+import { registerIngestionRunRoutes } from './routes/ingestion-run.route.ts';
+import { registerMembershipRoutes } from './routes/membership.route.ts';
+import { registerSessionRoutes } from './routes/session.route.ts';
+import { registerNotificationRoutes } from './routes/notification.route.ts';
+import { registerReportRoutes } from './routes/report.route.ts';
+import { registerRuleRoutes } from './routes/rule.route.ts';
 import { registerSourceRoutes } from './routes/source.route.ts';
+import { registerTechniqueRoutes } from './routes/technique.route.ts';
 import { registerVulnerabilityRoutes } from './routes/vulnerability.route.ts';
 import { apiServices, authApiOf } from './services.ts';
 
@@ -68,5 +78,15 @@ export async function buildApp({ container, logger = true }: BuildAppOptions): P
   registerIncidentRoutes(api, services);
   registerVulnerabilityRoutes(api, services);
   registerAuditLogRoutes(api, services);
+  registerSessionRoutes(api, services);
+  registerTechniqueRoutes(api, services);
+  registerIngestionRunRoutes(api, services);
+  registerIndicatorRoutes(api, services);
+  registerApiKeyRoutes(api, services);
+  registerMembershipRoutes(api, services);
+  registerRuleRoutes(api, services);
+  registerAlertRoutes(api, services);
+  registerNotificationRoutes(api, services);
+  registerReportRoutes(api, services);
   return app;
 }

@@ -4,10 +4,19 @@
  */
 import type { Container } from '../container.ts';
 import { UnavailableError } from '../domain/errors.ts';
+import { AlertService } from '../services/alert.service.ts';
 import { AuditLogService } from '../services/audit-log.service.ts';
 import type { AuthApi } from '../services/auth.types.ts';
 import { IncidentService } from '../services/incident.service.ts';
+import { IndicatorService } from '../services/indicator.service.ts';
+import { MembershipService } from '../services/membership.service.ts';
+import { IngestionRunService } from '../services/ingestion-run.service.ts';
+import { SessionService } from '../services/session.service.ts';
+import { NotificationService } from '../services/notification.service.ts';
+import { ReportService } from '../services/report.service.ts';
+import { RuleService } from '../services/rule.service.ts';
 import { SourceService } from '../services/source.service.ts';
+import { TechniqueService } from '../services/technique.service.ts';
 import { VulnerabilityService } from '../services/vulnerability.service.ts';
 
 export interface ApiServices {
@@ -15,6 +24,17 @@ export interface ApiServices {
   incidents: IncidentService;
   vulnerabilities: VulnerabilityService;
   auditLogs: AuditLogService;
+  sessions: SessionService;
+  techniques: TechniqueService;
+  ingestionRuns: IngestionRunService;
+  indicators: IndicatorService;
+  /** API key management: AuthService, which checks permissions and audits itself. */
+  apiKeys: Container['services']['apiKeys'];
+  memberships: MembershipService;
+  rules: RuleService;
+  alerts: AlertService;
+  notifications: NotificationService;
+  reports: ReportService;
 }
 
 export function apiServices(c: Container): ApiServices {
@@ -24,6 +44,18 @@ export function apiServices(c: Container): ApiServices {
     incidents: s.incidents ?? new IncidentService(c.db, c.repos.incidents, c.repos.auditLogs),
     vulnerabilities: s.vulnerabilities ?? new VulnerabilityService(c.repos.vulnerabilities),
     auditLogs: s.auditLogs ?? new AuditLogService(c.repos.auditLogs),
+    sessions: s.sessions ?? new SessionService(c.db, c.repos.sessions, c.repos.auditLogs),
+    techniques: s.techniques ?? new TechniqueService(c.repos.techniques),
+    ingestionRuns: s.ingestionRuns ?? new IngestionRunService(c.db, c.repos.ingestionRuns),
+    indicators: s.indicators ?? new IndicatorService(c.db, c.repos.indicators, c.repos.auditLogs),
+    apiKeys: c.services.apiKeys,
+    memberships: s.memberships ?? new MembershipService(c.db, c.repos.memberships, c.repos.auditLogs),
+    rules: s.rules ?? new RuleService(c.db, c.repos.rules, c.repos.auditLogs),
+    alerts: s.alerts ?? new AlertService(c.db, c.repos.alerts, c.repos.incidents, c.repos.auditLogs),
+    notifications:
+      s.notifications ??
+      new NotificationService(c.db, c.repos.notifications, c.repos.memberships, c.repos.auditLogs),
+    reports: s.reports ?? new ReportService(c.db, c.repos.reports, c.repos.auditLogs),
   };
 }
 

@@ -68,6 +68,7 @@ export class TenantCrudService<Row extends object, Create, Update, Filters> {
     action: AuditedOperation['action'],
     resourceId: string | undefined,
     fn: () => Promise<AuditedOutcome<T>>,
+    description?: string,
   ): Promise<T> {
     return audited(
       this.db,
@@ -75,7 +76,12 @@ export class TenantCrudService<Row extends object, Create, Update, Filters> {
       tenantId,
       actor.principal,
       actor.meta,
-      { action, resourceType: this.resource, ...(resourceId ? { resourceId } : {}) },
+      {
+        action,
+        resourceType: this.resource,
+        ...(resourceId ? { resourceId } : {}),
+        ...(description ? { description } : {}),
+      },
       fn,
     );
   }
