@@ -29,6 +29,8 @@ import { registerReportRoutes } from './routes/report.route.ts';
 import { registerRuleRoutes } from './routes/rule.route.ts';
 import { registerSourceRoutes } from './routes/source.route.ts';
 import { registerTechniqueRoutes } from './routes/technique.route.ts';
+import { registerTenantRoutes } from './routes/tenant.route.ts';
+import { registerUserRoutes } from './routes/user.route.ts';
 import { registerVulnerabilityRoutes } from './routes/vulnerability.route.ts';
 import { apiServices, authApiOf } from './services.ts';
 
@@ -88,5 +90,7 @@ export async function buildApp({ container, logger = true }: BuildAppOptions): P
   registerAlertRoutes(api, services);
   registerNotificationRoutes(api, services);
   registerReportRoutes(api, services);
+  registerUserRoutes(api, services);
+  registerTenantRoutes(api, services);
   return app;
 }

@@ -17,6 +17,8 @@ import { ReportService } from '../services/report.service.ts';
 import { RuleService } from '../services/rule.service.ts';
 import { SourceService } from '../services/source.service.ts';
 import { TechniqueService } from '../services/technique.service.ts';
+import { TenantService } from '../services/tenant.service.ts';
+import { UserService } from '../services/user.service.ts';
 import { VulnerabilityService } from '../services/vulnerability.service.ts';
 
 export interface ApiServices {
@@ -35,6 +37,8 @@ export interface ApiServices {
   alerts: AlertService;
   notifications: NotificationService;
   reports: ReportService;
+  users: UserService;
+  tenants: TenantService;
 }
 
 export function apiServices(c: Container): ApiServices {
@@ -56,6 +60,9 @@ export function apiServices(c: Container): ApiServices {
       s.notifications ??
       new NotificationService(c.db, c.repos.notifications, c.repos.memberships, c.repos.auditLogs),
     reports: s.reports ?? new ReportService(c.db, c.repos.reports, c.repos.auditLogs),
+    users: s.users ?? new UserService(c.db, c.repos.users, c.repos.memberships, c.repos.auditLogs),
+    tenants:
+      s.tenants ?? new TenantService(c.db, c.repos.tenants, c.repos.memberships, c.repos.auditLogs, c.logger),
   };
 }
 

@@ -137,6 +137,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'alerts', description: 'Alerts of a tenant, their acknowledgement and incident links' },
         { name: 'notifications', description: 'Notifications of a tenant' },
         { name: 'reports', description: 'Generated security reports of a tenant' },
+        { name: 'users', description: 'Users of a tenant: accounts, passwords, deactivation' },
+        { name: 'tenants', description: 'Tenants of the platform (platform operations)' },
         { name: 'health', description: 'Liveness and readiness' },
       ],
     },
