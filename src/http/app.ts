@@ -62,6 +62,16 @@ export async function buildApp({ container, logger = true }: BuildAppOptions): P
   // The API speaks JSON only: any other request body is a 415 problem.
   app.removeContentTypeParser('text/plain');
 
+  // Graceful shutdown: once closing, every response tells its client to drop the connection, so keep-alive
+  // sockets end with the last in-flight request instead of holding close() for the keep-alive timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
   registerRouteRegistry(app);
   registerErrorHandling(app);
   await registerSecurity(app, config);
