@@ -5,7 +5,7 @@
 import type { Container } from '../container.ts';
 import { UnavailableError } from '../domain/errors.ts';
 import { AlertService } from '../services/alert.service.ts';
-import { AuditLogService } from '../services/audit-log.service.ts';
+import type { AuditService } from '../services/audit.service.ts';
 import type { AuthApi } from '../services/auth.types.ts';
 import { IncidentService } from '../services/incident.service.ts';
 import { IndicatorService } from '../services/indicator.service.ts';
@@ -25,7 +25,7 @@ export interface ApiServices {
   sources: SourceService;
   incidents: IncidentService;
   vulnerabilities: VulnerabilityService;
-  auditLogs: AuditLogService;
+  auditLogs: Pick<AuditService, 'list' | 'verifyTenant'>;
   sessions: SessionService;
   techniques: TechniqueService;
   ingestionRuns: IngestionRunService;
@@ -47,7 +47,7 @@ export function apiServices(c: Container): ApiServices {
     sources: s.sources ?? new SourceService(c.db, c.repos.sources, c.repos.auditLogs),
     incidents: s.incidents ?? new IncidentService(c.db, c.repos.incidents, c.repos.auditLogs),
     vulnerabilities: s.vulnerabilities ?? new VulnerabilityService(c.repos.vulnerabilities),
-    auditLogs: s.auditLogs ?? new AuditLogService(c.repos.auditLogs),
+    auditLogs: s.auditLogs ?? c.services.audit,
     sessions: s.sessions ?? new SessionService(c.db, c.repos.sessions, c.repos.auditLogs),
     techniques: s.techniques ?? new TechniqueService(c.repos.techniques),
     ingestionRuns: s.ingestionRuns ?? new IngestionRunService(c.db, c.repos.ingestionRuns),

@@ -1,6 +1,12 @@
-/** The audit trail's integrity: verify each tenant's hash chain. */
+/** A tenant's audit trail: list it and verify its hash chain (rows are written by audited.service.ts). */
 import { NotFoundError } from '../domain/errors.ts';
-import type { AuditLogRepository, ChainVerification } from '../repositories/audit-log.repository.ts';
+import type { AuditLogFilters } from '../domain/schemas/audit-log.schema.ts';
+import type {
+  AuditLog,
+  AuditLogRepository,
+  ChainVerification,
+} from '../repositories/audit-log.repository.ts';
+import type { ListOptions, Page } from '../repositories/base.ts';
 import type { TenantRepository } from '../repositories/tenant.repository.ts';
 
 export class AuditService {
@@ -9,7 +15,16 @@ export class AuditService {
     private readonly auditLogs: AuditLogRepository,
   ) {}
 
-  /** Verify one tenant (by id or slug), or every tenant when none is named. */
+  list(tenantId: string, opts: ListOptions<AuditLogFilters> = {}): Promise<Page<AuditLog>> {
+    return this.auditLogs.list(tenantId, opts);
+  }
+
+  /** Verify the chain of the tenant a request acts in. */
+  verifyTenant(tenantId: string): Promise<ChainVerification> {
+    return this.auditLogs.verifyChain(tenantId);
+  }
+
+  /** Verify one tenant (by id or slug), or every tenant when none is named (CLI). */
   async verify(tenantRef?: string): Promise<(ChainVerification & { tenantSlug: string })[]> {
     const targets = [];
     if (tenantRef) {

@@ -93,6 +93,6 @@ export function registerAuditLogRoutes(app: ApiApp, services: ApiServices): void
         response: { 200: chainVerificationSchema, ...problems(400, ...AUTHENTICATED_PROBLEMS) },
       },
     },
-    async (req) => auditLogs.verify(tenantOf(req)),
+    async (req) => auditLogs.verifyTenant(tenantOf(req)),
   );
 }
