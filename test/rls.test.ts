@@ -24,6 +24,7 @@ const TENANT_TABLES = [
   'alerts',
   'alert_incidents',
   'api_keys',
+  'log_consumer_watermarks',
 ];
 
 const rowsOf = (r: unknown) => (r as { rows: Record<string, unknown>[] }).rows;
@@ -89,6 +90,9 @@ describe.each(engines())('row-level security on %s', (engine) => {
         tn.id,
         al!.id,
         inc!.id,
+      ]);
+      await t.db.query(`insert into log_consumer_watermarks (tenant_id, consumer) values ($1, 'detection')`, [
+        tn.id,
       ]);
       await t.db.query(
         `insert into api_keys (tenant_id, name, prefix, key_hash) values ($1, 'k', 'vgk_x', $2)`,

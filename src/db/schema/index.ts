@@ -4,3 +4,4 @@ export * from './identity.ts';
 export * from './operations.ts';
 export * from './detection.ts';
 export * from './intel.ts';
+export * from './logs.ts';
