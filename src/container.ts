@@ -28,6 +28,10 @@ import { AuditService } from './services/audit.service.ts';
 import { AuthService } from './services/auth.service.ts';
 import type { AuthApi } from './services/auth.types.ts';
 import { DemoSeedService } from './services/demo-seed.service.ts';
+import { LogIngestService } from './services/log-ingest.service.ts';
+import { LogQueryService } from './services/log-query.service.ts';
+import type { LogStore } from './logstore/log-store.ts';
+import { openLogStore } from './logstore/open.ts';
 import { SetupService } from './services/setup.service.ts';
 
 function makeRepositories(db: Database) {
@@ -68,7 +72,16 @@ export interface Container {
     auth: AuthApi;
     /** API key management (the same AuthService). */
     apiKeys: Pick<AuthService, 'createApiKey' | 'listApiKeys' | 'revokeApiKey'>;
+    /** The ingest pipeline (files, stdin, HTTP batches, syslog) into the log store. */
+    logIngest: LogIngestService;
+    /** Reading the log store as a tenant, and the SQL console. */
+    logs: LogQueryService;
   };
+  /**
+   * The log store, opened on first use (DuckDB holds a file lock: commands that never touch logs leave it
+   * alone, and `vigil serve` opens it at start).
+   */
+  logStore(): Promise<LogStore>;
   close(): Promise<void>;
 }
 
@@ -87,6 +100,14 @@ export async function createContainer(config: Config, logger: Logger, db?: Datab
   const database = db ?? (await openDatabase(config, logger));
   const migrator = new Migrator(database);
   const repos = makeRepositories(database);
+  let store: Promise<LogStore> | undefined;
+  const logStore = () => {
+    store ??= openLogStore(config, database, logger).catch((e: unknown) => {
+      store = undefined;
+      throw e;
+    });
+    return store;
+  };
   // The signing secret is loaded (or generated) on first use, so commands that never authenticate
   // (db status, migrate...) leave the data directory alone.
   const auth = new AuthService({
@@ -107,7 +128,19 @@ export async function createContainer(config: Config, logger: Logger, db?: Datab
       audit: new AuditService(repos.tenants, repos.auditLogs),
       auth,
       apiKeys: auth,
+      logIngest: new LogIngestService(
+        logStore,
+        repos.tenants,
+        repos.sources,
+        repos.ingestionRuns,
+        config.logs,
+      ),
+      logs: new LogQueryService(logStore, repos.auditLogs, config.logs.console),
     },
-    close: () => database.close(),
+    logStore,
+    close: async () => {
+      if (store) await (await store.catch(() => undefined))?.close();
+      await database.close();
+    },
   };
 }

@@ -8,7 +8,9 @@ import { isVigilError, ValidationError } from '../domain/errors.ts';
 import { registerAudit } from './commands/audit.command.ts';
 import { registerConfig } from './commands/config.command.ts';
 import { registerDb } from './commands/db.command.ts';
+import { registerIngest } from './commands/ingest.command.ts';
 import { registerInit } from './commands/init.command.ts';
+import { registerLogs } from './commands/logs.command.ts';
 import { registerSeed } from './commands/seed.command.ts';
 import { registerServe } from './commands/serve.command.ts';
 import { CliContext, type GlobalOptions } from './context.ts';
@@ -26,6 +28,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerServe(program, ctx);
   registerSeed(program, ctx);
   registerDb(program, ctx);
+  registerIngest(program, ctx);
+  registerLogs(program, ctx);
   registerAudit(program, ctx);
   registerConfig(program, ctx);
   return program;

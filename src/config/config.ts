@@ -9,6 +9,8 @@
  *   VIGIL_DATA_DIR             data directory (default ./data): PGlite in <dir>/pg, DuckDB in <dir>/logs.duckdb
  *   LOG_LEVEL, LOG_FORMAT      logging.level, logging.format (json | pretty)
  *   REDIS_URL                  cache.redisUrl
+ *   VIGIL_LOG_STORE            logs.store (duckdb | postgres)
+ *   LOG_TIMEZONE               logs.timezone (IANA zone for offset-less log timestamps)
  *   VIGIL_CONFIG               path of the YAML file (default ./vigil.yaml when it exists)
  *   VIGIL__SECTION__KEY=value  any other key, e.g. VIGIL__DATABASE__POOL__MAX=20
  */
@@ -94,6 +96,75 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    logs: z
+      .object({
+        /** Where events live: the embedded DuckDB file, or the relational PostgreSQL/PGlite database. */
+        store: z.enum(['duckdb', 'postgres']).default('duckdb'),
+        /** DuckDB file; default <dataDir>/logs.duckdb. */
+        path: z.string().min(1).optional(),
+        /** IANA time zone for timestamps that carry no offset (RFC 3164, Apache). */
+        timezone: z
+          .string()
+          .min(1)
+          .refine((tz) => {
+            try {
+              new Intl.DateTimeFormat('en-US', { timeZone: tz });
+              return true;
+            } catch {
+              return false;
+            }
+          }, 'an IANA time zone such as UTC or Europe/Paris')
+          .default('UTC'),
+        /** Events per store transaction. */
+        batchSize: int(1, 200_000).default(20_000),
+        /** A longer record is quarantined as `oversized`. */
+        maxRecordBytes: int(256, 64 * 1024 * 1024).default(1024 * 1024),
+        /** Bytes of a rejected record kept in the quarantine (its real size is kept too). */
+        quarantineMaxBytes: int(0, 16 * 1024 * 1024).default(64 * 1024),
+        console: z
+          .object({
+            maxRows: int(1, 1_000_000).default(1000),
+            timeoutMs: int(100, 600_000).default(10_000),
+          })
+          .strict()
+          .prefault({}),
+        /** The periodic fetcher (seed 002): hands new events to consumers (detection) every interval. */
+        fetcher: z
+          .object({
+            enabled: bool.default(true),
+            intervalSeconds: int(1, 86_400).default(60),
+            batchSize: int(1, 1_000_000).default(10_000),
+          })
+          .strict()
+          .prefault({}),
+        /** The retention purge job: deletes each tenant's events older than its retention_days. */
+        retention: z
+          .object({
+            enabled: bool.default(true),
+            intervalSeconds: int(60, 7 * 86_400).default(3600),
+          })
+          .strict()
+          .prefault({}),
+        /** Syslog receiver (RFC 5426 UDP, RFC 6587 TCP); off by default. */
+        syslog: z
+          .object({
+            enabled: bool.default(false),
+            host: z.string().min(1).default('0.0.0.0'),
+            /** 0 picks a free port; unset disables that transport. */
+            udpPort: int(0, 65535).optional(),
+            tcpPort: int(0, 65535).optional(),
+            /** Tenant (slug or id) that received messages belong to. */
+            tenant: z.string().min(1).default('default'),
+            /** Source (name or id) of that tenant to attribute messages to. */
+            source: z.string().min(1).optional(),
+            format: z.enum(['auto', 'syslog', 'rfc3164', 'rfc5424', 'cef', 'json', 'text']).default('auto'),
+            maxMessageBytes: int(256, 16 * 1024 * 1024).default(64 * 1024),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     cache: z
       .object({
         redisUrl: z
@@ -146,6 +217,8 @@ const ENV_KEYS: Record<string, string> = {
   REDIS_URL: 'cache.redisUrl',
   VIGIL_JWT_SECRET: 'auth.jwtSecret',
   CORS_ORIGINS: 'server.corsOrigins',
+  VIGIL_LOG_STORE: 'logs.store',
+  LOG_TIMEZONE: 'logs.timezone',
 };
 
 export interface LoadOptions {
@@ -221,6 +294,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   }
   const data = r.data;
   if (!data.database.dataDir) data.database.dataDir = resolve(cwd, data.dataDir, 'pg');
+  if (!data.logs.path) data.logs.path = resolve(cwd, data.dataDir, 'logs.duckdb');
   if (!data.logging.format) data.logging.format = data.env === 'production' ? 'json' : 'pretty';
   const cfg = {
     ...data,

@@ -22,6 +22,7 @@ import { registerHealthRoutes } from './routes/health.route.ts';
 import { registerIncidentRoutes } from './routes/incident.route.ts';
 import { registerIndicatorRoutes } from './routes/indicator.route.ts';
 import { registerIngestionRunRoutes } from './routes/ingestion-run.route.ts';
+import { registerLogRoutes } from './routes/log.route.ts';
 import { registerMembershipRoutes } from './routes/membership.route.ts';
 import { registerSessionRoutes } from './routes/session.route.ts';
 import { registerNotificationRoutes } from './routes/notification.route.ts';
@@ -102,5 +103,6 @@ export async function buildApp({ container, logger = true }: BuildAppOptions): P
   registerReportRoutes(api, services);
   registerUserRoutes(api, services);
   registerTenantRoutes(api, services);
+  registerLogRoutes(api, services);
   return app;
 }

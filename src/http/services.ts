@@ -39,6 +39,8 @@ export interface ApiServices {
   reports: ReportService;
   users: UserService;
   tenants: TenantService;
+  logs: Container['services']['logs'];
+  logIngest: Container['services']['logIngest'];
 }
 
 export function apiServices(c: Container): ApiServices {
@@ -63,6 +65,8 @@ export function apiServices(c: Container): ApiServices {
     users: s.users ?? new UserService(c.db, c.repos.users, c.repos.memberships, c.repos.auditLogs),
     tenants:
       s.tenants ?? new TenantService(c.db, c.repos.tenants, c.repos.memberships, c.repos.auditLogs, c.logger),
+    logs: c.services.logs,
+    logIngest: c.services.logIngest,
   };
 }
 

@@ -40,9 +40,19 @@ export interface ParsedEvent {
   normalized: Record<string, unknown>;
   /** The structured record as received (JSON, CSV row as an object); null for text formats. */
   original: unknown;
+  /** Parser notes for the event's metadata, e.g. `not rfc3164: ...` when auto mode fell back to text. */
+  notes?: string[];
 }
 
-export type ParseResult = { ok: true; event: ParsedEvent } | { ok: false; reason: string };
+/**
+ * `ok: false` is a reject (quarantine it with `reason`) unless `skip` is true: then the record is stream
+ * structure, not an event, and is neither accepted nor rejected. The one such record today is a CSV header
+ * (reason `csv_header`): it is consumed into the stream parser's state (its names become the keys of every
+ * row's `original`), so the pipeline counts it as `skipped`, stores and quarantines nothing, and leaves it
+ * out of `read` (so `read = accepted + rejected + duplicates` still holds). A consumer that ignores `skip`
+ * quarantines the header with reason `csv_header`: visible, nothing lost.
+ */
+export type ParseResult = { ok: true; event: ParsedEvent } | { ok: false; reason: string; skip?: boolean };
 
 /**
  * A parser for one input stream. Stateful where a stream needs it: the CSV header, and RFC 3164 year

@@ -213,7 +213,8 @@ export const API_KEY_A = 'vk_test_key_a';
 
 export async function createHttpFixture(engine: Engine, opts: HttpFixtureOptions = {}): Promise<HttpFixture> {
   const t = await createTestDb(engine);
-  const config = loadConfig({ env: { LOG_LEVEL: 'silent', ...opts.env } });
+  // The log store of HTTP tests is the relational database's (no DuckDB file shared between test files).
+  const config = loadConfig({ env: { LOG_LEVEL: 'silent', VIGIL_LOG_STORE: 'postgres', ...opts.env } });
   const container = await createContainer(config, createLogger(config), t.db);
   const tenantA = await makeTenant(t.db, 'A');
   const tenantB = await makeTenant(t.db, 'B');

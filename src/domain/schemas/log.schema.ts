@@ -1,0 +1,68 @@
+/** Inputs of the log store's read operations (seed 002 fetch_logs, count_logs, ...) as callers send them. */
+import { z } from 'zod';
+import { LOG_FILTER_COLUMNS, NORMALIZED_FIELD } from '../log-event.ts';
+
+export const logFieldSchema = z
+  .string()
+  .refine(
+    (f) => (LOG_FILTER_COLUMNS as readonly string[]).includes(f) || NORMALIZED_FIELD.test(f),
+    `a column (${LOG_FILTER_COLUMNS.join(', ')}) or normalized.<key>`,
+  );
+
+const date = z.coerce.date().refine((d) => !Number.isNaN(d.getTime()), 'an ISO 8601 time');
+
+/** What every log read takes: a time range, equality filters and a text search. */
+export const logQuerySchema = z
+  .object({
+    from: date.optional(),
+    to: date.optional(),
+    /** field -> value (or values: any of them). */
+    filters: z
+      .record(
+        logFieldSchema,
+        z.union([
+          z.string().max(1024),
+          z.number(),
+          z
+            .array(z.union([z.string().max(1024), z.number()]))
+            .min(1)
+            .max(100),
+        ]),
+      )
+      .optional(),
+    text: z.string().min(1).max(1024).optional(),
+    limit: z.coerce.number().int().min(1).max(10_000).optional(),
+    cursor: z.string().max(1024).optional(),
+  })
+  .refine((q) => !q.from || !q.to || q.from < q.to, { message: 'from must be before to', path: ['from'] });
+export type LogQueryInput = z.input<typeof logQuerySchema>;
+
+export const consoleQuerySchema = z.object({
+  sql: z.string().trim().min(1, 'an SQL query').max(100_000),
+  maxRows: z.coerce.number().int().min(1).max(100_000).optional(),
+  timeoutMs: z.coerce.number().int().min(100).max(600_000).optional(),
+});
+export type ConsoleQueryInput = z.input<typeof consoleQuerySchema>;
+
+/** `5m`, `1h`, `1d`, or seconds: a histogram bucket width (1 s .. 31 days). */
+export const intervalSchema = z.union([
+  z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(31 * 86_400),
+  z
+    .string()
+    .regex(/^(\d{1,6})(s|m|h|d)$/, 'seconds, or a number with s, m, h or d (e.g. 5m)')
+    .transform((s) => {
+      const m = /^(\d{1,6})(s|m|h|d)$/.exec(s)!;
+      return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+    })
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(1)
+        .max(31 * 86_400),
+    ),
+]);

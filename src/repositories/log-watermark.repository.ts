@@ -1,0 +1,181 @@
+/**
+ * Watermarks of the periodic log fetcher (seed 002's PeriodicLogFetcher "automatic time tracking", made
+ * restart-safe): per tenant and consumer, the log store `seq` of the last event handed to the consumer.
+ *
+ * `advance` is a compare-and-set from the seq the caller read: two fetchers that raced over the same range
+ * cannot both commit it; the loser gets a ConflictError, and since it runs in the fetcher's transaction, the
+ * loser's consumer writes roll back with it.
+ *
+ * Migration 0008 installs no `updated_at` trigger on this table, so every write here sets it itself.
+ */
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Database } from '../db/client.ts';
+import { logConsumerWatermarks } from '../db/schema/index.ts';
+import { ConflictError, ValidationError } from '../domain/errors.ts';
+
+export type LogWatermark = typeof logConsumerWatermarks.$inferSelect;
+
+/** Consumer names: short identifiers, as they appear in logs and CLI arguments. */
+export const CONSUMER_NAME = /^[a-z0-9][a-z0-9._:-]{0,127}$/;
+
+/** A failure message kept on the row is cut to this many characters. */
+const MAX_ERROR_LENGTH = 4000;
+
+const w = logConsumerWatermarks;
+
+function checkConsumer(consumer: string): void {
+  if (!CONSUMER_NAME.test(consumer)) {
+    throw new ValidationError(`invalid consumer name: ${consumer}`, [
+      { path: 'consumer', message: 'lower-case letters, digits and . _ : - (at most 128)' },
+    ]);
+  }
+}
+
+function checkSeq(value: number, path: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new ValidationError(`${path} must be a non-negative integer`, [
+      { path, message: 'a non-negative integer' },
+    ]);
+  }
+}
+
+export class LogWatermarkRepository {
+  constructor(private readonly db: Database) {}
+
+  async get(tenantId: string, consumer: string): Promise<LogWatermark | undefined> {
+    return this.db.tenant(tenantId, async (tx) => {
+      const [row] = await tx
+        .select()
+        .from(w)
+        .where(and(eq(w.tenantId, tenantId), eq(w.consumer, consumer)));
+      return row;
+    });
+  }
+
+  /** Every consumer's watermark for the tenant, by consumer name (a handful of rows: no paging). */
+  async list(tenantId: string): Promise<{ items: LogWatermark[]; total: number }> {
+    return this.db.tenant(tenantId, async (tx) => {
+      const items = await tx.select().from(w).where(eq(w.tenantId, tenantId)).orderBy(asc(w.consumer));
+      return { items, total: items.length };
+    });
+  }
+
+  /**
+   * Move the watermark from `fromSeq` (what the caller read) to `toSeq`, adding `delivered` to the count and
+   * clearing the last error. Throws ConflictError when the stored seq is no longer `fromSeq` (another
+   * fetcher moved it, or an operator reset it). A missing row counts as seq 0.
+   *
+   * Under READ COMMITTED a concurrent advance waits on the row (or on the primary key for the first insert)
+   * and then re-checks the condition against the committed row, so exactly one of two racers succeeds.
+   */
+  async advance(
+    tenantId: string,
+    consumer: string,
+    move: { fromSeq: number; toSeq: number; delivered: number },
+  ): Promise<LogWatermark> {
+    checkConsumer(consumer);
+    checkSeq(move.fromSeq, 'fromSeq');
+    checkSeq(move.toSeq, 'toSeq');
+    checkSeq(move.delivered, 'delivered');
+    if (move.toSeq <= move.fromSeq) {
+      throw new ValidationError(`watermark only moves forward (${move.fromSeq} -> ${move.toSeq})`, [
+        { path: 'toSeq', message: 'must be greater than fromSeq' },
+      ]);
+    }
+    return this.db.tenant(tenantId, async (tx) => {
+      const now = sql`now()`;
+      const [row] =
+        move.fromSeq === 0
+          ? await tx
+              .insert(w)
+              .values({
+                tenantId,
+                consumer,
+                lastSeq: move.toSeq,
+                deliveredCount: move.delivered,
+                lastRunAt: now,
+                lastError: null,
+              })
+              .onConflictDoUpdate({
+                target: [w.tenantId, w.consumer],
+                set: {
+                  lastSeq: move.toSeq,
+                  deliveredCount: sql`${w.deliveredCount} + ${move.delivered}`,
+                  lastRunAt: now,
+                  lastError: null,
+                  updatedAt: now,
+                },
+                setWhere: eq(w.lastSeq, 0),
+              })
+              .returning()
+          : await tx
+              .update(w)
+              .set({
+                lastSeq: move.toSeq,
+                deliveredCount: sql`${w.deliveredCount} + ${move.delivered}`,
+                lastRunAt: now,
+                lastError: null,
+                updatedAt: now,
+              })
+              .where(and(eq(w.tenantId, tenantId), eq(w.consumer, consumer), eq(w.lastSeq, move.fromSeq)))
+              .returning();
+      if (!row) {
+        throw new ConflictError(
+          `watermark of log consumer ${consumer} is no longer at seq ${move.fromSeq}`,
+          'lastSeq',
+        );
+      }
+      return row;
+    });
+  }
+
+  /** Keep the reason of a failed delivery (the watermark does not move); cleared by the next advance. */
+  async recordFailure(tenantId: string, consumer: string, error: string): Promise<LogWatermark> {
+    checkConsumer(consumer);
+    const message = error.length > MAX_ERROR_LENGTH ? `${error.slice(0, MAX_ERROR_LENGTH - 1)}…` : error;
+    return this.db.tenant(tenantId, async (tx) => {
+      const now = sql`now()`;
+      const [row] = await tx
+        .insert(w)
+        .values({ tenantId, consumer, lastRunAt: now, lastError: message })
+        .onConflictDoUpdate({
+          target: [w.tenantId, w.consumer],
+          set: { lastRunAt: now, lastError: message, updatedAt: now },
+        })
+        .returning();
+      return row!;
+    });
+  }
+
+  /**
+   * Put the watermark at `toSeq` whatever it was (an operator's rewind to replay, 0 for everything still
+   * stored; or a skip forward past a batch that cannot be handled). The delivered count is kept.
+   */
+  async reset(tenantId: string, consumer: string, toSeq = 0): Promise<LogWatermark> {
+    checkConsumer(consumer);
+    checkSeq(toSeq, 'toSeq');
+    return this.db.tenant(tenantId, async (tx) => {
+      const now = sql`now()`;
+      const [row] = await tx
+        .insert(w)
+        .values({ tenantId, consumer, lastSeq: toSeq, lastError: null })
+        .onConflictDoUpdate({
+          target: [w.tenantId, w.consumer],
+          set: { lastSeq: toSeq, lastError: null, updatedAt: now },
+        })
+        .returning();
+      return row!;
+    });
+  }
+
+  /** Forget a retired consumer. Returns whether there was a row. */
+  async delete(tenantId: string, consumer: string): Promise<boolean> {
+    return this.db.tenant(tenantId, async (tx) => {
+      const gone = await tx
+        .delete(w)
+        .where(and(eq(w.tenantId, tenantId), eq(w.consumer, consumer)))
+        .returning({ consumer: w.consumer });
+      return gone.length > 0;
+    });
+  }
+}

@@ -1,0 +1,824 @@
+/**
+ * The ingest pipeline: bytes in (a file, stdin, an HTTP body, syslog messages), events out into the log store.
+ *
+ *   frame (lines | JSON values; oversized / non-UTF-8 caught) -> parse + normalise (auto or forced format)
+ *   -> stable event id -> batch -> LogStore.append (events + quarantine + stream checkpoint, one transaction)
+ *
+ * Nothing lost, nothing doubled:
+ * - every record read ends as exactly one of accepted, rejected (quarantined with its reason and raw bytes)
+ *   or duplicate, so `read = accepted + rejected + duplicates` holds for every run (blank lines are not
+ *   records; CSV header lines are counted apart as `skipped`);
+ * - event ids derive from the tenant, the source, the stream's identity (its first line, not its path) and
+ *   the record's byte position, so re-ingesting the same input yields the same ids and the store drops them;
+ * - a stream's checkpoint (bytes and records consumed) commits with the batch that consumed them, so after a
+ *   crash the next run resumes where the last commit ended: each line stored exactly once.
+ *
+ * Every run is an `ingestion_runs` row (kind `logs`): read -> records_fetched, accepted -> records_inserted,
+ * rejected -> records_failed, duplicates -> records_duplicate.
+ */
+import { open as openFile, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { NotFoundError, ValidationError } from '../domain/errors.ts';
+import { isUuid } from '../domain/ids.ts';
+import type { AppendResult, LogEventInput, QuarantineInput, StreamCheckpoint } from '../domain/log-event.ts';
+import { eventId, streamKey as makeStreamKey } from '../ingest/event-id.ts';
+import { frameBatches, type FramedRecord, type FramingMode } from '../ingest/framing.ts';
+import { createStreamParser } from '../ingest/index.ts';
+import { LOG_FORMATS, type LogFormat, type StreamParser } from '../ingest/types.ts';
+import type { LogStore } from '../logstore/log-store.ts';
+import type { IngestionRunRepository } from '../repositories/ingestion-run.repository.ts';
+import type { SourceRepository } from '../repositories/source.repository.ts';
+import type { TenantRepository } from '../repositories/tenant.repository.ts';
+
+export interface IngestSettings {
+  timezone: string;
+  batchSize: number;
+  maxRecordBytes: number;
+  quarantineMaxBytes: number;
+}
+
+export interface IngestProgress {
+  input: string;
+  bytes: number;
+  /** Total bytes when known (files). */
+  totalBytes: number | null;
+  read: number;
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+}
+
+export interface IngestSummary {
+  runId: string;
+  input: string;
+  format: LogFormat;
+  /** Records read (blank lines excluded): read = accepted + rejected + duplicates. */
+  read: number;
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+  /** Of the duplicates, records skipped without re-reading because a checkpoint said they were stored. */
+  resumed: number;
+  /** Records that are not events: CSV header lines. */
+  skipped: number;
+  /** Blank lines (not records). */
+  blank: number;
+  bytes: number;
+  elapsedMs: number;
+  eventsPerSecond: number;
+  /** Rejections by reason. */
+  rejectReasons: Record<string, number>;
+}
+
+export interface IngestTarget {
+  /** Tenant id or slug. */
+  tenant: string;
+  /** Source of that tenant (id or name), if any. */
+  source?: string | undefined;
+}
+
+export interface IngestOptions {
+  format?: LogFormat | undefined;
+  timezone?: string | undefined;
+  /** Run label (ingestion_runs.label). */
+  label?: string | undefined;
+  /** Use the stream checkpoint to skip what is already stored (default true). */
+  resume?: boolean | undefined;
+  onProgress?: ((p: IngestProgress) => void) | undefined;
+  /** Stop between batches (graceful cancel). */
+  signal?: AbortSignal | undefined;
+}
+
+export interface FollowOptions extends IngestOptions {
+  /** How often to look for new lines (default 1000 ms). */
+  pollMs?: number | undefined;
+  /** Following stops when this aborts. */
+  signal: AbortSignal;
+  /** Called after each run that read something. */
+  onRun?: ((s: IngestSummary) => void) | undefined;
+}
+
+interface StreamOptions extends IngestOptions {
+  /** Read only up to this byte offset (follow: the end of the last complete line). */
+  upTo?: number | undefined;
+  /** Return null without opening a run when the checkpoint says there is nothing new. */
+  skipIfCurrent?: boolean | undefined;
+}
+
+/** One record of an already-framed batch (HTTP, syslog). */
+export interface InputRecord {
+  /** The record's text (null when it could not be decoded). */
+  text: string | null;
+  bytes?: Uint8Array | undefined;
+  error?: 'invalid_utf8' | 'oversized' | 'invalid_json' | 'blank' | null | undefined;
+  /** Real size when `bytes` was cut (oversized). */
+  size?: number | undefined;
+  /** Line number in the request body, when it has lines. */
+  line?: number | null | undefined;
+  /** Extra host information from the transport (the syslog peer address). */
+  peer?: string | undefined;
+}
+
+interface Resolved {
+  tenantId: string;
+  sourceId: string | null;
+  sourceKey: string;
+}
+
+const HEAD_BYTES = 4096;
+
+/** Accumulates a batch of events and quarantined records and writes it (with the stream checkpoint). */
+interface Sink {
+  /** The batch is full: call write() before the next record. */
+  readonly full: boolean;
+  write(): Promise<void>;
+  /** Write what is pending and wait for every write. */
+  flush(): Promise<void>;
+  record(rec: FramedRecord, parser: StreamParser, key: string, fallbackTs: Date, peer: string | null): void;
+  /** A blank line: consumed, not a record. */
+  advance(end: number): void;
+}
+
+export class LogIngestService {
+  constructor(
+    private readonly store: () => Promise<LogStore>,
+    private readonly tenants: TenantRepository,
+    private readonly sources: SourceRepository,
+    private readonly runs: IngestionRunRepository,
+    private readonly settings: IngestSettings,
+  ) {}
+
+  /** The tenant and source named by a caller (id, slug or name), or NotFound. */
+  async resolve(target: IngestTarget): Promise<Resolved> {
+    const tenant = await this.tenants.getByRef(target.tenant);
+    if (!tenant) throw new NotFoundError('tenant', target.tenant);
+    if (!target.source) return { tenantId: tenant.id, sourceId: null, sourceKey: '' };
+    const ref = target.source;
+    let source = isUuid(ref) ? await this.sources.get(tenant.id, ref) : undefined;
+    if (!source) {
+      const page = await this.sources.list(tenant.id, { filters: { q: ref }, limit: 100 });
+      source = page.items.find((s) => s.name === ref);
+    }
+    if (!source) throw new NotFoundError('source', ref);
+    return { tenantId: tenant.id, sourceId: source.id, sourceKey: source.id };
+  }
+
+  /** Ingest a file, resuming from its checkpoint when it was (partly) ingested before. */
+  async ingestFile(target: IngestTarget, path: string, opts: IngestOptions = {}): Promise<IngestSummary> {
+    return (await this.#ingestFile(target, path, opts))!;
+  }
+
+  /**
+   * Follow a file like `tail -F`: ingest what is there, then every complete line appended to it, until
+   * `signal` aborts. A line still being written (no newline yet) waits for its newline. The offset lives in
+   * the stream checkpoint, so a restart resumes without duplicates or gaps; a rotated file (a new first
+   * line) is a new stream, read from its start.
+   */
+  async follow(target: IngestTarget, path: string, opts: FollowOptions): Promise<void> {
+    const pollMs = opts.pollMs ?? 1000;
+    while (!opts.signal.aborted) {
+      const upTo = await completeLinesEnd(path);
+      if (upTo !== null && upTo > 0) {
+        const r = await this.#ingestFile(target, path, { ...opts, upTo, skipIfCurrent: true });
+        if (r) opts.onRun?.(r);
+      }
+      await sleep(pollMs, opts.signal);
+    }
+  }
+
+  async #ingestFile(target: IngestTarget, path: string, opts: StreamOptions): Promise<IngestSummary | null> {
+    let info;
+    try {
+      info = await stat(path);
+    } catch {
+      throw new NotFoundError('file', path);
+    }
+    if (!info.isFile())
+      throw new ValidationError(`${path} is not a regular file`, [{ path: 'file', message: 'not a file' }]);
+    const head = await readHead(path);
+    const size = opts.upTo !== undefined ? Math.min(opts.upTo, info.size) : info.size;
+    return this.#ingestStream(
+      target,
+      {
+        name: path,
+        head: head.subarray(0, size),
+        size,
+        referenceTime: info.mtime,
+        open: (offset) =>
+          offset >= size
+            ? emptyStream()
+            : createReadStream(path, { start: offset, end: size - 1, highWaterMark: 1 << 20 }),
+      },
+      opts,
+    );
+  }
+
+  /** Ingest a byte stream that cannot be reopened (stdin): already-stored records are read and skipped. */
+  async ingestChunks(
+    target: IngestTarget,
+    name: string,
+    chunks: AsyncIterable<Uint8Array>,
+    opts: IngestOptions = {},
+  ): Promise<IngestSummary> {
+    const { head, rest } = await peekHead(chunks, HEAD_BYTES);
+    let used = false;
+    return (await this.#ingestStream(
+      target,
+      {
+        name,
+        head,
+        size: null,
+        referenceTime: new Date(),
+        open: (offset) => {
+          if (used) throw new Error('a stream can be read once');
+          used = true;
+          return skipBytes(rest, offset);
+        },
+      },
+      opts,
+    ))!;
+  }
+
+  /**
+   * Ingest records that arrived already framed (an HTTP batch, syslog messages). Ids derive from each
+   * record's text and its index in the batch, so a retried batch adds nothing.
+   */
+  async ingestRecords(
+    target: IngestTarget | Resolved,
+    name: string,
+    records: InputRecord[],
+    opts: IngestOptions = {},
+  ): Promise<IngestSummary> {
+    const resolved = 'tenantId' in target ? target : await this.resolve(target);
+    const store = await this.store();
+    const run = await this.#startRun(resolved, name, opts);
+    const state = new RunState(run.id, name, opts.format ?? 'auto', null);
+    try {
+      const sink = this.#sink(store, resolved, state, undefined, opts);
+      const parser = this.#parser(opts, new Date());
+      const receivedAt = new Date();
+      const key = makeStreamKey(resolved.tenantId, resolved.sourceKey, new TextEncoder().encode(name));
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
+        if (r.error === 'blank') {
+          state.blank += 1;
+          continue;
+        }
+        const bytes = r.bytes
+          ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength)
+          : Buffer.from(r.text ?? '', 'utf8');
+        state.bytes += bytes.length;
+        sink.record(
+          {
+            offset: i,
+            end: i + 1,
+            line: r.line ?? null,
+            text: r.text,
+            bytes,
+            size: r.size ?? bytes.length,
+            error: r.error ?? null,
+          },
+          parser,
+          key,
+          receivedAt,
+          r.peer ?? null,
+        );
+        if (sink.full) await sink.write();
+      }
+      await sink.flush();
+      return this.#finish(state);
+    } catch (e) {
+      await this.#fail(state, e);
+      throw e;
+    }
+  }
+
+  /**
+   * A long-lived receiver (the syslog listener): messages arrive in batches; each batch is stored at once, and
+   * the counts accumulate in one ingestion run that is closed and replaced every `rotateSeconds` (so a busy
+   * listener writes a run row per interval, not per batch). Ids are unique per received message: a syslog
+   * message has no position to re-read, and two identical messages are two events.
+   */
+  continuous(
+    target: IngestTarget,
+    name: string,
+    opts: IngestOptions & { rotateSeconds?: number } = {},
+  ): { push(records: InputRecord[]): Promise<void>; close(): Promise<IngestSummary | null> } {
+    const rotateMs = (opts.rotateSeconds ?? 300) * 1000;
+    let current: {
+      state: RunState;
+      sink: Sink;
+      key: string;
+      parser: StreamParser;
+      opened: number;
+      n: number;
+    } | null = null;
+    let resolved: Resolved | null = null;
+    let chain: Promise<unknown> = Promise.resolve();
+    const close = async (): Promise<IngestSummary | null> => {
+      if (!current) return null;
+      const c = current;
+      current = null;
+      try {
+        await c.sink.flush();
+        return await this.#finish(c.state);
+      } catch (e) {
+        await this.#fail(c.state, e);
+        throw e;
+      }
+    };
+    const push = async (records: InputRecord[]) => {
+      resolved ??= await this.resolve(target);
+      if (current && performance.now() - current.opened > rotateMs) await close();
+      if (!current) {
+        const store = await this.store();
+        const run = await this.#startRun(resolved, name, opts);
+        const state = new RunState(run.id, name, opts.format ?? 'auto', null);
+        current = {
+          state,
+          sink: this.#sink(store, resolved, state, undefined, opts),
+          key: makeStreamKey(resolved.tenantId, resolved.sourceKey, new TextEncoder().encode(`${name}:${run.id}`)),
+          parser: this.#parser(opts, new Date()),
+          opened: performance.now(),
+          n: 0,
+        };
+      }
+      const c = current;
+      const now = new Date();
+      for (const r of records) {
+        const bytes = r.bytes
+          ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength)
+          : Buffer.from(r.text ?? '', 'utf8');
+        c.state.bytes += bytes.length;
+        const position = c.n++;
+        c.sink.record(
+          { offset: position, end: position + 1, line: null, text: r.text, bytes, size: r.size ?? bytes.length, error: r.error ?? null },
+          c.parser,
+          c.key,
+          now,
+          r.peer ?? null,
+        );
+        if (c.sink.full) await c.sink.write();
+      }
+      // Stored before the sender's batch is acknowledged: write what this batch added.
+      await c.sink.flush();
+    };
+    return {
+      // Batches are applied one after another, in arrival order.
+      push: (records) => {
+        const p = chain.then(() => push(records));
+        chain = p.catch(() => undefined);
+        return p;
+      },
+      close: () => {
+        const p = chain.then(close);
+        chain = p.catch(() => undefined);
+        return p;
+      },
+    };
+  }
+
+  async #ingestStream(
+    target: IngestTarget,
+    input: {
+      name: string;
+      head: Uint8Array;
+      size: number | null;
+      referenceTime: Date;
+      open: (offset: number) => AsyncIterable<Uint8Array>;
+    },
+    opts: StreamOptions,
+  ): Promise<IngestSummary | null> {
+    const resolved = await this.resolve(target);
+    const store = await this.store();
+    const format = opts.format ?? 'auto';
+    if (!LOG_FORMATS.includes(format))
+      throw new ValidationError(`unknown format ${format}`, [
+        { path: 'format', message: `one of ${LOG_FORMATS.join(', ')}` },
+      ]);
+    const firstLine = firstRecordOf(input.head);
+    const key = makeStreamKey(resolved.tenantId, resolved.sourceKey, firstLine);
+    let checkpoint =
+      opts.resume === false || input.head.length === 0
+        ? undefined
+        : await store.getCheckpoint(resolved.tenantId, key);
+    // A file shorter than its checkpoint was rewritten: read it again (ids still keep stored events single).
+    if (checkpoint && input.size !== null && checkpoint.offset > input.size) checkpoint = undefined;
+    if (opts.skipIfCurrent && checkpoint && input.size !== null && checkpoint.offset >= input.size)
+      return null;
+    const run = await this.#startRun(resolved, input.name, opts);
+    const state = new RunState(run.id, input.name, format, input.size);
+    try {
+      if (input.head.length === 0) return await this.#finish(state);
+      const firstSeen = checkpoint?.firstSeen ?? new Date();
+      const startOffset = checkpoint?.offset ?? 0;
+      const parser = this.#parser(opts, input.referenceTime);
+      if (checkpoint) {
+        // Resuming mid-stream: prime stateful parsers (a CSV header, the RFC 3164 year) with the first record.
+        parser.parse(new TextDecoder().decode(stripBom(firstLine)).replace(/\r$/, ''));
+        state.resumed = checkpoint.records;
+        state.duplicates += checkpoint.records;
+        state.read += checkpoint.records;
+        state.bytes += startOffset;
+      }
+      const cp = {
+        tenantId: resolved.tenantId,
+        streamKey: key,
+        path: input.name,
+        firstSeen,
+        records: checkpoint?.records ?? 0,
+      };
+      const sink = this.#sink(store, resolved, state, cp, opts);
+      const mode: FramingMode =
+        format === 'json' || format === 'windows_event' ? 'auto' : format === 'auto' ? 'auto' : 'lines';
+      const batches = frameBatches(input.open(startOffset), {
+        mode,
+        maxRecordBytes: this.settings.maxRecordBytes,
+        startOffset,
+        ...(startOffset > 0 ? { headBytes: input.head } : {}),
+      });
+      outer: for await (const batch of batches) {
+        for (const rec of batch) {
+          if (rec.error === 'blank') {
+            state.blank += 1;
+            sink.advance(rec.end);
+            continue;
+          }
+          state.bytes = rec.end;
+          sink.record(rec, parser, key, firstSeen, null);
+          if (sink.full) await sink.write();
+        }
+        if (opts.signal?.aborted) break outer;
+      }
+      await sink.flush();
+      return await this.#finish(state);
+    } catch (e) {
+      await this.#fail(state, e);
+      throw e;
+    }
+  }
+
+  #parser(opts: IngestOptions, referenceTime: Date) {
+    return createStreamParser({
+      format: opts.format ?? 'auto',
+      timezone: opts.timezone ?? this.settings.timezone,
+      referenceTime,
+    });
+  }
+
+  /** Accumulates a batch and writes it with the stream's checkpoint. */
+  #sink(
+    store: LogStore,
+    target: Resolved,
+    state: RunState,
+    checkpoint: Omit<StreamCheckpoint, 'offset' | 'updatedAt'> | undefined,
+    opts: IngestOptions,
+  ): Sink {
+    const { batchSize, quarantineMaxBytes } = this.settings;
+    let events: LogEventInput[] = [];
+    let quarantine: QuarantineInput[] = [];
+    let lastTs: Date | null = null;
+    let consumedOffset = 0;
+    let consumedRecords = checkpoint?.records ?? 0;
+    let pending: Promise<AppendResult> | null = null;
+    const meta = (rec: FramedRecord) =>
+      rec.line !== null
+        ? { run: state.runId, offset: rec.offset, line: rec.line }
+        : { run: state.runId, offset: rec.offset };
+
+    const write = async (final: boolean) => {
+      if (events.length || quarantine.length || (final && checkpoint)) {
+        const batch = {
+          tenantId: target.tenantId,
+          events,
+          quarantine,
+          ...(checkpoint
+            ? { checkpoint: { ...checkpoint, offset: consumedOffset, records: consumedRecords } }
+            : {}),
+        };
+        events = [];
+        quarantine = [];
+        // One batch in flight while the next is parsed; results are applied in order.
+        if (pending) state.apply(await pending);
+        pending = store.append(batch);
+      }
+      if (final && pending) {
+        state.apply(await pending);
+        pending = null;
+      }
+      opts.onProgress?.(state.progress());
+    };
+
+    return {
+      /** A blank line: consumed, not a record. */
+      advance(end: number) {
+        consumedOffset = end;
+      },
+      /** The batch is full: call write() before the next record. */
+      get full() {
+        return events.length + quarantine.length >= batchSize;
+      },
+      write: () => write(false),
+      flush: () => write(true),
+      record(rec: FramedRecord, parser: StreamParser, key: string, fallbackTs: Date, peer: string | null): void {
+        consumedOffset = rec.end;
+        const id = () =>
+          eventId({
+            tenantId: target.tenantId,
+            sourceKey: target.sourceKey,
+            streamKey: key,
+            position: rec.offset,
+            raw: rec.bytes,
+          });
+        const reject = (reason: string) => {
+          state.reject(reason);
+          const raw =
+            rec.bytes.length > quarantineMaxBytes ? rec.bytes.subarray(0, quarantineMaxBytes) : rec.bytes;
+          quarantine.push({
+            tenantId: target.tenantId,
+            id: id(),
+            runId: state.runId,
+            sourceId: target.sourceId,
+            input: state.input,
+            position: rec.offset,
+            line: rec.line,
+            reason,
+            raw: new Uint8Array(raw),
+            rawSize: rec.size,
+          });
+        };
+        if (rec.error || rec.text === null) {
+          state.read += 1;
+          consumedRecords += 1;
+          reject(rec.error ?? 'invalid_utf8');
+          return;
+        }
+        const r = parser.parse(rec.text);
+        if (!r.ok && r.skip) {
+          state.skipped += 1;
+          return;
+        }
+        state.read += 1;
+        consumedRecords += 1;
+        if (!r.ok) {
+          reject(r.reason);
+          return;
+        }
+        const ev = r.event;
+        let ts = ev.timestamp;
+        const metadata: Record<string, unknown> = meta(rec);
+        if (ts) lastTs = ts;
+        else {
+          ts = lastTs ?? fallbackTs;
+          metadata.time_inferred = lastTs ? 'previous_event' : 'stream_first_seen';
+        }
+        events.push({
+          tenantId: target.tenantId,
+          id: id(),
+          timestamp: ts,
+          raw: rec.text,
+          appname: ev.appname,
+          file: state.input,
+          host: ev.host,
+          hostname: peer ?? ev.host,
+          message: ev.message,
+          procid: ev.procid,
+          sourceType: ev.sourceType,
+          normalized: ev.normalized,
+          metadata,
+          sourceId: target.sourceId,
+          original: ev.original ?? null,
+        });
+      },
+    };
+  }
+
+  async #startRun(target: Resolved, input: string, opts: IngestOptions) {
+    return this.runs.start({
+      source: `logs:${input}`.slice(0, 255),
+      kind: 'logs',
+      label: opts.label ?? null,
+      tenantId: target.tenantId,
+    });
+  }
+
+  async #finish(state: RunState): Promise<IngestSummary> {
+    const summary = state.summary();
+    await this.runs.finish(state.runId, {
+      status: 'success',
+      recordsFetched: clampInt(summary.read),
+      recordsInserted: clampInt(summary.accepted),
+      recordsFailed: clampInt(summary.rejected),
+      recordsDuplicate: clampInt(summary.duplicates),
+      details: {
+        input: summary.input,
+        format: summary.format,
+        resumed: summary.resumed,
+        skipped: summary.skipped,
+        blank: summary.blank,
+        bytes: summary.bytes,
+        eventsPerSecond: summary.eventsPerSecond,
+        rejectReasons: summary.rejectReasons,
+      },
+    });
+    return summary;
+  }
+
+  async #fail(state: RunState, e: unknown): Promise<void> {
+    const s = state.summary();
+    await this.runs
+      .finish(state.runId, {
+        status: 'failed',
+        recordsFetched: clampInt(s.read),
+        recordsInserted: clampInt(s.accepted),
+        recordsFailed: clampInt(s.rejected),
+        recordsDuplicate: clampInt(s.duplicates),
+        errorMessage: e instanceof Error ? e.message : String(e),
+        details: { input: s.input, format: s.format, bytes: s.bytes },
+      })
+      .catch(() => undefined);
+  }
+}
+
+const clampInt = (n: number) => Math.min(n, 2_147_483_647);
+
+class RunState {
+  read = 0;
+  accepted = 0;
+  rejected = 0;
+  duplicates = 0;
+  resumed = 0;
+  skipped = 0;
+  blank = 0;
+  bytes = 0;
+  readonly reasons: Record<string, number> = {};
+  readonly t0 = performance.now();
+  /** Rejections counted at read time; the store confirms them as quarantined. */
+  #rejectedPending = 0;
+
+  constructor(
+    readonly runId: string,
+    readonly input: string,
+    readonly format: LogFormat,
+    readonly totalBytes: number | null,
+  ) {}
+
+  reject(reason: string) {
+    const key = reason.split(':')[0]!.trim() || reason;
+    this.reasons[key] = (this.reasons[key] ?? 0) + 1;
+    this.#rejectedPending += 1;
+  }
+
+  apply(r: AppendResult) {
+    this.accepted += r.inserted;
+    this.duplicates += r.duplicates;
+    this.rejected += r.quarantined;
+    this.#rejectedPending -= r.quarantined;
+  }
+
+  progress(): IngestProgress {
+    return {
+      input: this.input,
+      bytes: this.bytes,
+      totalBytes: this.totalBytes,
+      read: this.read,
+      accepted: this.accepted,
+      rejected: this.rejected,
+      duplicates: this.duplicates,
+    };
+  }
+
+  summary(): IngestSummary {
+    const elapsedMs = performance.now() - this.t0;
+    return {
+      runId: this.runId,
+      input: this.input,
+      format: this.format,
+      read: this.read,
+      accepted: this.accepted,
+      rejected: this.rejected,
+      duplicates: this.duplicates,
+      resumed: this.resumed,
+      skipped: this.skipped,
+      blank: this.blank,
+      bytes: this.bytes,
+      elapsedMs: Math.round(elapsedMs),
+      eventsPerSecond: elapsedMs > 0 ? Math.round(((this.read - this.resumed) * 1000) / elapsedMs) : 0,
+      rejectReasons: { ...this.reasons },
+    };
+  }
+}
+
+/** The first bytes of a file (for its stream identity). */
+async function readHead(path: string): Promise<Uint8Array> {
+  const fh = await openFile(path, 'r');
+  try {
+    const buf = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The first record's bytes: up to the first LF (CR stripped), at most HEAD_BYTES. */
+function firstRecordOf(head: Uint8Array): Uint8Array {
+  const lf = head.indexOf(10);
+  let end = lf === -1 ? head.length : lf;
+  if (end > 0 && head[end - 1] === 13) end -= 1;
+  return head.subarray(0, end);
+}
+
+function stripBom(b: Uint8Array): Uint8Array {
+  return b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? b.subarray(3) : b;
+}
+
+/** Read up to `n` bytes from a stream without losing them: `rest` yields everything, head included. */
+async function peekHead(
+  chunks: AsyncIterable<Uint8Array>,
+  n: number,
+): Promise<{ head: Uint8Array; rest: AsyncIterable<Uint8Array> }> {
+  const it = chunks[Symbol.asyncIterator]();
+  const taken: Uint8Array[] = [];
+  let size = 0;
+  let done = false;
+  while (size < n) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    taken.push(r.value);
+    size += r.value.length;
+    if (r.value.includes(10)) break;
+  }
+  const head = Buffer.concat(taken).subarray(0, n);
+  const rest: AsyncIterable<Uint8Array> = {
+    async *[Symbol.asyncIterator]() {
+      yield* taken;
+      if (done) return;
+      for (;;) {
+        const r = await it.next();
+        if (r.done) return;
+        yield r.value;
+      }
+    },
+  };
+  return { head, rest };
+}
+
+// eslint-disable-next-line require-yield
+async function* emptyStream(): AsyncIterable<Uint8Array> {
+  return;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** The offset just after the last LF of a file (null when it does not exist): the complete lines' end. */
+async function completeLinesEnd(path: string): Promise<number | null> {
+  let fh;
+  try {
+    fh = await openFile(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const { size } = await fh.stat();
+    const buf = Buffer.alloc(64 * 1024);
+    let end = size;
+    while (end > 0) {
+      const start = Math.max(0, end - buf.length);
+      const { bytesRead } = await fh.read(buf, 0, end - start, start);
+      const i = buf.subarray(0, bytesRead).lastIndexOf(10);
+      if (i !== -1) return start + i + 1;
+      end = start;
+    }
+    return 0;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Drop the first `n` bytes of a stream. */
+async function* skipBytes(chunks: AsyncIterable<Uint8Array>, n: number): AsyncIterable<Uint8Array> {
+  let left = n;
+  for await (const c of chunks) {
+    if (left >= c.length) {
+      left -= c.length;
+      continue;
+    }
+    yield left > 0 ? c.subarray(left) : c;
+    left = 0;
+  }
+}
