@@ -117,7 +117,7 @@ async function main() {
   const store = await c.logStore();
   const rows: LogEventRow[] = [];
   for (let seq = 0; ; ) {
-    const page = await store.readSince(tenant.id, seq, 100_000);
+    const page = await store.readSince(tenant.id, seq, 10_000);
     if (!page.length) break;
     rows.push(...page);
     seq = page.at(-1)!.seq;

@@ -28,7 +28,10 @@ import { AuditService } from './services/audit.service.ts';
 import { AuthService } from './services/auth.service.ts';
 import type { AuthApi } from './services/auth.types.ts';
 import { DemoSeedService } from './services/demo-seed.service.ts';
+import { LogWatermarkRepository } from './repositories/log-watermark.repository.ts';
+import { LogFetcherService } from './services/log-fetcher.service.ts';
 import { LogIngestService } from './services/log-ingest.service.ts';
+import { LogRetentionService } from './services/log-retention.service.ts';
 import { LogQueryService } from './services/log-query.service.ts';
 import type { LogStore } from './logstore/log-store.ts';
 import { openLogStore } from './logstore/open.ts';
@@ -54,6 +57,7 @@ function makeRepositories(db: Database) {
     searchCache: new SearchCacheRepository(db),
     refreshTokens: new RefreshTokenRepository(db),
     apiKeys: new ApiKeyRepository(db),
+    logWatermarks: new LogWatermarkRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof makeRepositories>;
@@ -82,6 +86,11 @@ export interface Container {
    * alone, and `vigil serve` opens it at start).
    */
   logStore(): Promise<LogStore>;
+  /**
+   * The log store's background services, built on the open store: the periodic fetcher (seed 002: hands new
+   * events to registered consumers such as detection) and the retention purge.
+   */
+  logJobs(): Promise<{ fetcher: LogFetcherService; retention: LogRetentionService }>;
   close(): Promise<void>;
 }
 
@@ -101,6 +110,7 @@ export async function createContainer(config: Config, logger: Logger, db?: Datab
   const migrator = new Migrator(database);
   const repos = makeRepositories(database);
   let store: Promise<LogStore> | undefined;
+  let jobs: Promise<{ fetcher: LogFetcherService; retention: LogRetentionService }> | undefined;
   const logStore = () => {
     store ??= openLogStore(config, database, logger).catch((e: unknown) => {
       store = undefined;
@@ -138,6 +148,13 @@ export async function createContainer(config: Config, logger: Logger, db?: Datab
       logs: new LogQueryService(logStore, repos.auditLogs, config.logs.console),
     },
     logStore,
+    logJobs: () =>
+      (jobs ??= logStore().then((s) => ({
+        fetcher: new LogFetcherService(database, s, repos.tenants, repos.logWatermarks, logger, {
+          defaultBatchSize: config.logs.fetcher.batchSize,
+        }),
+        retention: new LogRetentionService(s, repos.tenants, logger),
+      }))),
     close: async () => {
       if (store) await (await store.catch(() => undefined))?.close();
       await database.close();

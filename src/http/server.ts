@@ -14,7 +14,11 @@ export interface RunningServer {
 
 export async function startServer(
   container: Container,
-  opts: { onReady?: (address: string) => void } = {},
+  opts: {
+    onReady?: (address: string) => void;
+    /** Runs after the HTTP server stopped and before the stores close (background jobs, receivers). */
+    beforeClose?: () => Promise<void>;
+  } = {},
 ): Promise<RunningServer> {
   const { config, logger } = container;
   const app = await buildApp({ container });
@@ -31,6 +35,7 @@ export async function startServer(
       }, config.server.shutdownGraceMs);
       timer.unref();
       await app.close();
+      await opts.beforeClose?.();
       await container.close();
       clearTimeout(timer);
       logger.info('stopped');

@@ -3,6 +3,8 @@
  * (`logs.store: postgres`: the `log_events` table of the relational database, PGlite included).
  * Implementations are imported on demand, so commands that never read logs never load DuckDB's native module.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../config/logger.ts';
 import type { Database } from '../db/client.ts';
@@ -15,7 +17,9 @@ export async function openLogStore(config: Config, db: Database, logger: Logger)
     store = new PostgresLogStore(db);
   } else {
     const { DuckDbLogStore } = await import('./duckdb/duckdb-log-store.ts');
-    store = new DuckDbLogStore(config.logs.path!);
+    const path = config.logs.path!;
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    store = new DuckDbLogStore(path);
   }
   await store.init();
   logger.debug({ store: store.kind }, 'log store open');

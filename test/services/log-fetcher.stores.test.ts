@@ -26,69 +26,72 @@ const IMPLEMENTATION: Record<LogStoreKind, string> = {
 const root = join(import.meta.dirname, '..', '..');
 const present = (kind: LogStoreKind) => existsSync(join(root, IMPLEMENTATION[kind]));
 
-const cases = engines().flatMap((engine) =>
-  (['duckdb', 'postgres'] as const).map((kind) => ({ engine, kind })),
-);
+const KINDS = ['duckdb', 'postgres'] as const;
 
-describe.each(cases)('LogFetcherService over the $kind log store ($engine)', ({ engine, kind }) => {
-  if (!present(kind)) {
-    it.skip(`${IMPLEMENTATION[kind]} is not in the tree yet`, () => undefined);
-    return;
-  }
+describe.each(engines())('LogFetcherService over the real log stores (%s)', (engine) => {
   let t: TestDb;
-  let store: LogStore;
-  let dir: string;
-
   beforeAll(async () => {
     t = await createTestDb(engine);
-    dir = mkdtempSync(join(tmpdir(), 'vigil-fetcher-'));
-    const config = { logs: { store: kind, path: join(dir, 'logs.duckdb') } } as unknown as Config;
-    store = await openLogStore(config, t.db, captureLogger('silent').logger);
   });
-  afterAll(async () => {
-    await store?.close();
-    await t?.dispose();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => t?.dispose());
 
-  function fetcher(seen: LogEventRow[]) {
-    const f = new LogFetcherService(
-      t.db,
-      store,
-      new TenantRepository(t.db),
-      new LogWatermarkRepository(t.db),
-      captureLogger('silent').logger,
-    );
-    f.register({
-      name: 'collect',
-      batchSize: 3,
-      handle: async (_tenantId, events) => void seen.push(...events),
-    });
-    return f;
-  }
-
-  it('delivers each event once across appends, a restart and a late arrival, per tenant', async () => {
-    const a = await makeTenant(t.db);
-    const b = await makeTenant(t.db);
-    const seen: LogEventRow[] = [];
-    const append = (tenantId: string, events = [makeEvent(tenantId), makeEvent(tenantId)]) =>
-      store.append({ tenantId, events, quarantine: [] });
-
-    await append(a.id);
-    await append(b.id);
-    await fetcher(seen).runOnce();
-    await append(a.id);
-    await append(a.id, [makeEvent(a.id, { timestamp: new Date(Date.now() - 3 * 86_400_000) })]); // late
-    const restarted = fetcher(seen);
-    await restarted.runOnce();
-    await restarted.runOnce();
-
-    for (const tenant of [a, b]) {
-      const stored = (await store.readSince(tenant.id, 0, 1000)).map((e) => e.id);
-      const got = seen.filter((e) => e.tenantId === tenant.id).map((e) => e.id);
-      expect(got).toEqual(stored);
+  describe.each(KINDS)('%s log store', (kind) => {
+    if (!present(kind)) {
+      it.skip(`${IMPLEMENTATION[kind]} is not in the tree yet`, () => undefined);
+      return;
     }
-    expect(seen.filter((e) => e.tenantId === a.id)).toHaveLength(5);
-    expect(seen.filter((e) => e.tenantId === b.id)).toHaveLength(2);
+    let store: LogStore;
+    let dir: string;
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'vigil-fetcher-'));
+      const config = { logs: { store: kind, path: join(dir, 'logs.duckdb') } } as unknown as Config;
+      store = await openLogStore(config, t.db, captureLogger('silent').logger);
+    });
+    afterAll(async () => {
+      await store?.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    function fetcher(seen: LogEventRow[]) {
+      const f = new LogFetcherService(
+        t.db,
+        store,
+        new TenantRepository(t.db),
+        new LogWatermarkRepository(t.db),
+        captureLogger('silent').logger,
+      );
+      f.register({
+        name: `collect-${kind}`,
+        batchSize: 3,
+        handle: async (_tenantId, events) => void seen.push(...events),
+      });
+      return f;
+    }
+
+    it('delivers each event once across appends, a restart and a late arrival, per tenant', async () => {
+      const a = await makeTenant(t.db);
+      const b = await makeTenant(t.db);
+      const seen: LogEventRow[] = [];
+      const append = (tenantId: string, events = [makeEvent(tenantId), makeEvent(tenantId)]) =>
+        store.append({ tenantId, events, quarantine: [] });
+
+      await append(a.id);
+      await append(b.id);
+      await fetcher(seen).runOnce();
+      await append(a.id);
+      await append(a.id, [makeEvent(a.id, { timestamp: new Date(Date.now() - 3 * 86_400_000) })]); // late
+      const restarted = fetcher(seen);
+      await restarted.runOnce();
+      await restarted.runOnce();
+
+      for (const tenant of [a, b]) {
+        const stored = (await store.readSince(tenant.id, 0, 1000)).map((e) => e.id);
+        const got = seen.filter((e) => e.tenantId === tenant.id).map((e) => e.id);
+        expect(got).toEqual(stored);
+      }
+      expect(seen.filter((e) => e.tenantId === a.id)).toHaveLength(5);
+      expect(seen.filter((e) => e.tenantId === b.id)).toHaveLength(2);
+    });
   });
 });

@@ -3,7 +3,14 @@ import { InvalidArgumentError } from 'commander';
 import { LOG_FORMATS, type LogFormat } from '../../ingest/types.ts';
 import type { IngestProgress, IngestSummary } from '../../services/log-ingest.service.ts';
 import type { CliContext } from '../context.ts';
-import { printJson, printTable } from '../output.ts';
+import { ValidationError } from '../../domain/errors.ts';
+import { intOption, printJson, printTable, println } from '../output.ts';
+
+function printSummaryLine(r: IngestSummary): void {
+  println(
+    `${new Date().toISOString()} ${r.input}: ${r.read - r.resumed} read, ${r.accepted} accepted, ${r.rejected} rejected, ${r.duplicates - r.resumed} duplicates`,
+  );
+}
 
 function formatOption(value: string): LogFormat {
   if (!(LOG_FORMATS as readonly string[]).includes(value))
@@ -59,6 +66,8 @@ export function registerIngest(program: Command, ctx: CliContext): void {
     .option('--timezone <zone>', 'IANA time zone for timestamps without an offset (default: logs.timezone)')
     .option('--label <label>', 'label of the ingestion run')
     .option('--no-resume', 're-read files from the start (stored events are still not doubled)')
+    .option('--follow', 'keep reading lines appended to the files (like tail -F) until interrupted')
+    .option('--poll <ms>', 'with --follow: how often to look for new lines', intOption('poll', 10), 1000)
     .option('--progress', 'print a progress line per batch on stderr even when it is not a terminal')
     .option('--json', 'print the summary as one JSON object')
     .action(
@@ -72,6 +81,8 @@ export function registerIngest(program: Command, ctx: CliContext): void {
           label?: string;
           resume: boolean;
           progress?: boolean;
+          follow?: boolean;
+          poll: number;
           json?: boolean;
         },
       ) => {
@@ -88,6 +99,22 @@ export function registerIngest(program: Command, ctx: CliContext): void {
           onProgress: (p: IngestProgress) => bar.update(p),
         };
         const target = { tenant: o.tenant, source: o.source };
+        if (o.follow) {
+          if (files.includes('-')) throw new ValidationError('--follow reads files, not standard input');
+          const ac = new AbortController();
+          for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => ac.abort());
+          await Promise.all(
+            files.map((f) =>
+              ingest.follow(target, f, {
+                ...opts,
+                pollMs: o.poll,
+                signal: ac.signal,
+                onRun: (r) => (o.json ? process.stdout.write(JSON.stringify(r) + '\n') : printSummaryLine(r)),
+              }),
+            ),
+          );
+          return;
+        }
         const results: IngestSummary[] = [];
         for (const f of files) {
           const r =

@@ -159,4 +159,26 @@ export function registerLogs(program: Command, ctx: CliContext): void {
       printTable(items, ['receivedAt', 'input', 'line', 'reason', 'rawSize', 'raw']);
       println(`${page.total} quarantined record(s)`);
     });
+
+  logs
+    .command('purge')
+    .description("delete events older than each tenant's retention_days (what the retention job does)")
+    .option('--tenant <tenant>', 'one tenant (id or slug); default every tenant')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { tenant?: string; json?: boolean }) => {
+      const c = await ctx.container();
+      const { retention } = await c.logJobs();
+      if (o.tenant) {
+        const { tenantId: t } = await tenantId(o.tenant);
+        const r = await retention.purgeTenant(t);
+        if (o.json) return printJson(r);
+        printTable([r as unknown as Record<string, unknown>], Object.keys(r));
+        return;
+      }
+      const r = await retention.purgeAll();
+      if (o.json) return printJson(r);
+      println(`${r.tenants} tenant(s): ${r.events} event(s) and ${r.quarantined} quarantined record(s) deleted`);
+      for (const f of r.failures) println(`failed: ${JSON.stringify(f)}`);
+      if (r.failures.length) process.exitCode = 1;
+    });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { startServer } from '../../http/server.ts';
+import { startBackground, type Background } from '../../jobs/background.ts';
 import type { CliContext } from '../context.ts';
 import { intOption } from '../output.ts';
 import { printInitResult } from './init.command.ts';
@@ -16,13 +17,20 @@ export function registerServe(program: Command, ctx: CliContext): void {
       const c = await ctx.container();
       const init = await c.services.setup.init();
       printInitResult(init, (line) => process.stdout.write(line + '\n'));
+      // The log store opens at start: a locked DuckDB file fails here, clearly, not on the first request.
+      await c.logStore();
+      let background: Background | undefined;
       await startServer(c, {
+        beforeClose: async () => {
+          await background?.stop();
+        },
         onReady: (address) =>
           c.logger.info(
             { address, engine: c.db.engine },
             `Vigil listening on ${address} (database: ${c.db.engine})`,
           ),
       });
+      background = await startBackground(c);
       ctx.keepOpen();
     });
 }
