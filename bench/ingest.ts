@@ -38,7 +38,10 @@ const N = Number(args.events);
 const COUNT_ROWS = Number(args['count-rows']);
 const BIG_GB = Number(args['big-gb']);
 const PG_URL =
-  args.pg ?? process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  args.pg ??
+  process.env.TEST_DATABASE_URL ??
+  process.env.DATABASE_URL ??
+  'postgres://postgres@127.0.0.1:5432/postgres';
 
 const LOGHUB = resolve(import.meta.dirname, '../../shared/data/logs/loghub');
 if (!existsSync(LOGHUB)) {
@@ -98,7 +101,10 @@ async function main() {
   let t0 = performance.now();
   const templates = await writeLines(file, N, 42);
   const size = statSync(file).size;
-  say('generated', `${fmt(N)} lines from ${templates} real templates, ${mb(size)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  say(
+    'generated',
+    `${fmt(N)} lines from ${templates} real templates, ${mb(size)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 
   // --- DuckDB pipeline -------------------------------------------------------------------------------
   const rel = await Database.open({});
@@ -106,17 +112,22 @@ async function main() {
   const c = await containerFor('duckdb', rel, join(dir, 'duck'));
   const tenant = await c.repos.tenants.create({ slug: 'bench', name: 'Bench' });
   await c.logStore();
-  const { result: duck, peak, start } = await withPeakRss(() =>
-    c.services.logIngest.ingestFile({ tenant: tenant.slug }, file),
-  );
+  const {
+    result: duck,
+    peak,
+    start,
+  } = await withPeakRss(() => c.services.logIngest.ingestFile({ tenant: tenant.slug }, file));
   const duckRate = (duck.accepted * 1000) / duck.elapsedMs;
-  say('DuckDB pipeline (parse+normalise+store)', `${fmt(duckRate)} events/s (${fmt(duck.accepted)} accepted, ${fmt(duck.rejected)} rejected in ${(duck.elapsedMs / 1000).toFixed(2)} s)`);
+  say(
+    'DuckDB pipeline (parse+normalise+store)',
+    `${fmt(duckRate)} events/s (${fmt(duck.accepted)} accepted, ${fmt(duck.rejected)} rejected in ${(duck.elapsedMs / 1000).toFixed(2)} s)`,
+  );
   say('  peak RSS while ingesting', `${mb(peak)} (start ${mb(start)}; input ${mb(size)})`);
 
   // --- raw appender baseline: the same rows, already built, straight into DuckDB ---------------------
   const store = await c.logStore();
   const rows: LogEventRow[] = [];
-  for (let seq = 0; ; ) {
+  for (let seq = 0; ;) {
     const page = await store.readSince(tenant.id, seq, 10_000);
     if (!page.length) break;
     rows.push(...page);
@@ -142,7 +153,10 @@ async function main() {
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  say(`count(text 'failed password') over ${fmt(grown)}`, `${times[2]!.toFixed(0)} ms median of 5 (min ${times[0]!.toFixed(0)} ms; ${fmt(n)} matches; target < 1000 ms)`);
+  say(
+    `count(text 'failed password') over ${fmt(grown)}`,
+    `${times[2]!.toFixed(0)} ms median of 5 (min ${times[0]!.toFixed(0)} ms; ${fmt(n)} matches; target < 1000 ms)`,
+  );
   t0 = performance.now();
   const all = await store2.count(tenant.id);
   say('  plain count(*) baseline', `${(performance.now() - t0).toFixed(0)} ms (${fmt(all)} rows)`);
@@ -170,7 +184,10 @@ async function main() {
       const pt = await pc.repos.tenants.create({ slug: 'bench', name: 'Bench' });
       await pc.logStore();
       const r = await pc.services.logIngest.ingestFile({ tenant: pt.slug }, file);
-      say('PostgreSQL pipeline (parse+normalise+store)', `${fmt((r.accepted * 1000) / r.elapsedMs)} events/s (${fmt(r.accepted)} in ${(r.elapsedMs / 1000).toFixed(2)} s; target >= 50,000)`);
+      say(
+        'PostgreSQL pipeline (parse+normalise+store)',
+        `${fmt((r.accepted * 1000) / r.elapsedMs)} events/s (${fmt(r.accepted)} in ${(r.elapsedMs / 1000).toFixed(2)} s; target >= 50,000)`,
+      );
     } finally {
       await pdb.close();
       const admin = new pg.Client({ connectionString: PG_URL });
@@ -190,10 +207,15 @@ async function main() {
     const c3 = await containerFor('duckdb', rel3, join(dir, 'big'));
     const t3 = await c3.repos.tenants.create({ slug: 'bench', name: 'Bench' });
     await c3.logStore();
-    const { result, peak: p3, start: s3 } = await withPeakRss(() =>
-      c3.services.logIngest.ingestFile({ tenant: t3.slug }, big),
+    const {
+      result,
+      peak: p3,
+      start: s3,
+    } = await withPeakRss(() => c3.services.logIngest.ingestFile({ tenant: t3.slug }, big));
+    say(
+      `multi-GB file (${mb(statSync(big).size)})`,
+      `${fmt(result.eventsPerSecond)} events/s, peak RSS ${mb(p3)} (start ${mb(s3)})`,
     );
-    say(`multi-GB file (${mb(statSync(big).size)})`, `${fmt(result.eventsPerSecond)} events/s, peak RSS ${mb(p3)} (start ${mb(s3)})`);
     await c3.close();
   } else {
     say('multi-GB file', 'skipped (pass --big-gb 2 to run it)');
@@ -212,9 +234,29 @@ async function rawAppender(rows: LogEventRow[], path: string): Promise<number> {
       normalized json, metadata json, ingestion_time timestamptz, source_id uuid, original json)`,
   );
   // Values as the appender takes them (strings for uuid/json/timestamps; cast on append by DuckDB).
-  const types = [VARCHAR, VARCHAR, BIGINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, INTEGER, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR];
+  const types = [
+    VARCHAR,
+    VARCHAR,
+    BIGINT,
+    VARCHAR,
+    VARCHAR,
+    VARCHAR,
+    VARCHAR,
+    VARCHAR,
+    VARCHAR,
+    VARCHAR,
+    INTEGER,
+    VARCHAR,
+    VARCHAR,
+    VARCHAR,
+    VARCHAR,
+    VARCHAR,
+    VARCHAR,
+  ];
   const t0 = performance.now();
-  await conn.run('create temp table stage as select * exclude (timestamp, ingestion_time), timestamp::varchar as timestamp, ingestion_time::varchar as ingestion_time from logs limit 0');
+  await conn.run(
+    'create temp table stage as select * exclude (timestamp, ingestion_time), timestamp::varchar as timestamp, ingestion_time::varchar as ingestion_time from logs limit 0',
+  );
   const ap = await conn.createAppender('stage');
   const CH = 2048;
   for (let off = 0; off < rows.length; off += CH) {

@@ -83,6 +83,13 @@ export interface StreamCheckpoint {
   path: string | null;
   /** Time given to events of this stream that carry none, until one with a time is seen. */
   firstSeen: Date;
+  /** Event id chain state after the last consumed record (src/ingest/event-id.ts EventIdChain). */
+  chain?: string | null;
+  /**
+   * SHA-256 of the stream's first min(offset, 4096) bytes: a file that merely shares the first line is not
+   * resumed from this checkpoint.
+   */
+  headHash?: string | null;
   updatedAt: Date;
 }
 

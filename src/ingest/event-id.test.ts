@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { eventId, EventIdGenerator, streamKey } from './event-id.ts';
+import { eventId, EventIdChain, EventIdGenerator, streamKey } from './event-id.ts';
 
 const base = { tenantId: 't1', sourceKey: 'src', streamKey: 'stream', position: 0, raw: 'hello' };
 const UUID8 = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -107,5 +107,65 @@ describe('streamKey', () => {
     const b = Buffer.concat([Buffer.alloc(4096, 0x61), Buffer.from('tail 2')]);
     expect(streamKey('t', 's', a)).toBe(streamKey('t', 's', b));
     expect(streamKey('t', 's', a.subarray(0, 4095))).not.toBe(streamKey('t', 's', a));
+  });
+});
+
+describe('EventIdChain', () => {
+  const raw = (s: string) => Buffer.from(s, 'utf8');
+  const ids = (lines: [number, string][], seed = 's1') => {
+    const c = EventIdChain.start('t1', 'src', seed);
+    return lines.map(([p, l]) => c.next(p, raw(l)));
+  };
+
+  it('gives the same ids for the same input, and UUIDv8 ids', () => {
+    const a = ids([
+      [0, 'a'],
+      [2, 'b'],
+      [4, 'c'],
+    ]);
+    expect(
+      ids([
+        [0, 'a'],
+        [2, 'b'],
+        [4, 'c'],
+      ]),
+    ).toEqual(a);
+    for (const id of a)
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(a).size).toBe(3);
+  });
+
+  it('diverges after the first different record, even for identical lines at identical offsets', () => {
+    const a = ids([
+      [0, 'header'],
+      [7, 'x=1'],
+      [11, 'same'],
+    ]);
+    const b = ids([
+      [0, 'header'],
+      [7, 'x=2'],
+      [11, 'same'],
+    ]);
+    expect(b[0]).toBe(a[0]);
+    expect(b[1]).not.toBe(a[1]);
+    expect(b[2]).not.toBe(a[2]);
+  });
+
+  it('resumes from a saved state with the very ids a full read gives', () => {
+    const full = EventIdChain.start('t1', 'src', 's1');
+    const all = [full.next(0, raw('a')), full.next(2, raw('b')), full.next(4, raw('c'))];
+    const first = EventIdChain.start('t1', 'src', 's1');
+    first.next(0, raw('a'));
+    const resumed = EventIdChain.resume(first.state);
+    expect([resumed.next(2, raw('b')), resumed.next(4, raw('c'))]).toEqual(all.slice(1));
+    expect(() => EventIdChain.resume('zz')).toThrow(/invalid chain state/);
+  });
+
+  it('separates tenants, sources and streams', () => {
+    const one = (t: string, s: string, k: string) => EventIdChain.start(t, s, k).next(0, raw('a'));
+    const base = one('t1', 'src', 'k');
+    expect(one('t2', 'src', 'k')).not.toBe(base);
+    expect(one('t1', 'src2', 'k')).not.toBe(base);
+    expect(one('t1', 'src', 'k2')).not.toBe(base);
   });
 });

@@ -19,8 +19,10 @@ export async function startBackground(c: Container): Promise<Background> {
   const logs = config.logs;
   const { fetcher, retention } = await c.logJobs();
   const scheduler = new Scheduler(logger);
-  if (logs.fetcher.enabled) scheduleLogFetcher(scheduler, fetcher, { intervalMs: logs.fetcher.intervalSeconds * 1000 });
-  if (logs.retention.enabled) scheduleRetention(scheduler, retention, { intervalMs: logs.retention.intervalSeconds * 1000 });
+  if (logs.fetcher.enabled)
+    scheduleLogFetcher(scheduler, fetcher, { intervalMs: logs.fetcher.intervalSeconds * 1000 });
+  if (logs.retention.enabled)
+    scheduleRetention(scheduler, retention, { intervalMs: logs.retention.intervalSeconds * 1000 });
   scheduler.start();
   let syslog: RunningSyslog | null = null;
   try {

@@ -20,7 +20,9 @@ export async function startSyslog(
   logger: Logger,
 ): Promise<RunningSyslog> {
   if (cfg.udpPort === undefined && cfg.tcpPort === undefined) {
-    throw new Error('logs.syslog.enabled is true but neither logs.syslog.udpPort nor logs.syslog.tcpPort is set');
+    throw new Error(
+      'logs.syslog.enabled is true but neither logs.syslog.udpPort nor logs.syslog.tcpPort is set',
+    );
   }
   const target = { tenant: cfg.tenant, source: cfg.source };
   // Fail at start, not on the first message, when the tenant or source does not exist.
@@ -46,8 +48,6 @@ export async function startSyslog(
         })),
       ),
   });
-  const addr = (a: { address: string; port: number } | null) => (a ? `${a.address}:${a.port}` : null);
-  log.info({ udp: addr(server.udpAddress), tcp: addr(server.tcpAddress), tenant: cfg.tenant }, 'syslog receiver listening');
   return {
     server,
     async close() {

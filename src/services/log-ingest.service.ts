@@ -21,7 +21,7 @@ import { createReadStream } from 'node:fs';
 import { NotFoundError, ValidationError } from '../domain/errors.ts';
 import { isUuid } from '../domain/ids.ts';
 import type { AppendResult, LogEventInput, QuarantineInput, StreamCheckpoint } from '../domain/log-event.ts';
-import { eventId, streamKey as makeStreamKey } from '../ingest/event-id.ts';
+import { EventIdChain, fingerprint, streamKey as makeStreamKey } from '../ingest/event-id.ts';
 import { frameBatches, type FramedRecord, type FramingMode } from '../ingest/framing.ts';
 import { createStreamParser } from '../ingest/index.ts';
 import { LOG_FORMATS, type LogFormat, type StreamParser } from '../ingest/types.ts';
@@ -134,7 +134,7 @@ interface Sink {
   write(): Promise<void>;
   /** Write what is pending and wait for every write. */
   flush(): Promise<void>;
-  record(rec: FramedRecord, parser: StreamParser, key: string, fallbackTs: Date, peer: string | null): void;
+  record(rec: FramedRecord, parser: StreamParser, fallbackTs: Date, peer: string | null): void;
   /** A blank line: consumed, not a record. */
   advance(end: number): void;
 }
@@ -254,10 +254,17 @@ export class LogIngestService {
     const run = await this.#startRun(resolved, name, opts);
     const state = new RunState(run.id, name, opts.format ?? 'auto', null);
     try {
-      const sink = this.#sink(store, resolved, state, undefined, opts);
+      const key = makeStreamKey(resolved.tenantId, resolved.sourceKey, new TextEncoder().encode(name));
+      const sink = this.#sink(
+        store,
+        resolved,
+        state,
+        undefined,
+        EventIdChain.start(resolved.tenantId, resolved.sourceKey, key),
+        opts,
+      );
       const parser = this.#parser(opts, new Date());
       const receivedAt = new Date();
-      const key = makeStreamKey(resolved.tenantId, resolved.sourceKey, new TextEncoder().encode(name));
       for (let i = 0; i < records.length; i++) {
         const r = records[i]!;
         if (r.error === 'blank') {
@@ -279,7 +286,6 @@ export class LogIngestService {
             error: r.error ?? null,
           },
           parser,
-          key,
           receivedAt,
           r.peer ?? null,
         );
@@ -308,7 +314,6 @@ export class LogIngestService {
     let current: {
       state: RunState;
       sink: Sink;
-      key: string;
       parser: StreamParser;
       opened: number;
       n: number;
@@ -336,8 +341,14 @@ export class LogIngestService {
         const state = new RunState(run.id, name, opts.format ?? 'auto', null);
         current = {
           state,
-          sink: this.#sink(store, resolved, state, undefined, opts),
-          key: makeStreamKey(resolved.tenantId, resolved.sourceKey, new TextEncoder().encode(`${name}:${run.id}`)),
+          sink: this.#sink(
+            store,
+            resolved,
+            state,
+            undefined,
+            EventIdChain.start(resolved.tenantId, resolved.sourceKey, `${name}:${run.id}`),
+            opts,
+          ),
           parser: this.#parser(opts, new Date()),
           opened: performance.now(),
           n: 0,
@@ -352,9 +363,16 @@ export class LogIngestService {
         c.state.bytes += bytes.length;
         const position = c.n++;
         c.sink.record(
-          { offset: position, end: position + 1, line: null, text: r.text, bytes, size: r.size ?? bytes.length, error: r.error ?? null },
+          {
+            offset: position,
+            end: position + 1,
+            line: null,
+            text: r.text,
+            bytes,
+            size: r.size ?? bytes.length,
+            error: r.error ?? null,
+          },
           c.parser,
-          c.key,
           now,
           r.peer ?? null,
         );
@@ -404,6 +422,14 @@ export class LogIngestService {
         : await store.getCheckpoint(resolved.tenantId, key);
     // A file shorter than its checkpoint was rewritten: read it again (ids still keep stored events single).
     if (checkpoint && input.size !== null && checkpoint.offset > input.size) checkpoint = undefined;
+    // Only the same stream resumes: its head must match what the checkpoint saw (files that merely share a
+    // first line, such as CSV exports with one header, are different streams), and the id chain must go on.
+    if (
+      checkpoint &&
+      (!checkpoint.chain ||
+        checkpoint.headHash !== fingerprint(input.head.subarray(0, Math.min(HEAD_BYTES, checkpoint.offset))))
+    )
+      checkpoint = undefined;
     if (opts.skipIfCurrent && checkpoint && input.size !== null && checkpoint.offset >= input.size)
       return null;
     const run = await this.#startRun(resolved, input.name, opts);
@@ -427,8 +453,12 @@ export class LogIngestService {
         path: input.name,
         firstSeen,
         records: checkpoint?.records ?? 0,
+        head: input.head,
       };
-      const sink = this.#sink(store, resolved, state, cp, opts);
+      const ids = checkpoint?.chain
+        ? EventIdChain.resume(checkpoint.chain)
+        : EventIdChain.start(resolved.tenantId, resolved.sourceKey, key);
+      const sink = this.#sink(store, resolved, state, cp, ids, opts);
       const mode: FramingMode =
         format === 'json' || format === 'windows_event' ? 'auto' : format === 'auto' ? 'auto' : 'lines';
       const batches = frameBatches(input.open(startOffset), {
@@ -445,7 +475,7 @@ export class LogIngestService {
             continue;
           }
           state.bytes = rec.end;
-          sink.record(rec, parser, key, firstSeen, null);
+          sink.record(rec, parser, firstSeen, null);
           if (sink.full) await sink.write();
         }
         if (opts.signal?.aborted) break outer;
@@ -471,7 +501,10 @@ export class LogIngestService {
     store: LogStore,
     target: Resolved,
     state: RunState,
-    checkpoint: Omit<StreamCheckpoint, 'offset' | 'updatedAt'> | undefined,
+    checkpoint:
+      | (Omit<StreamCheckpoint, 'offset' | 'updatedAt' | 'chain' | 'headHash'> & { head: Uint8Array })
+      | undefined,
+    ids: EventIdChain,
     opts: IngestOptions,
   ): Sink {
     const { batchSize, quarantineMaxBytes } = this.settings;
@@ -493,7 +526,18 @@ export class LogIngestService {
           events,
           quarantine,
           ...(checkpoint
-            ? { checkpoint: { ...checkpoint, offset: consumedOffset, records: consumedRecords } }
+            ? {
+                checkpoint: {
+                  tenantId: checkpoint.tenantId,
+                  streamKey: checkpoint.streamKey,
+                  path: checkpoint.path,
+                  firstSeen: checkpoint.firstSeen,
+                  offset: consumedOffset,
+                  records: consumedRecords,
+                  chain: ids.state,
+                  headHash: fingerprint(checkpoint.head.subarray(0, Math.min(HEAD_BYTES, consumedOffset))),
+                },
+              }
             : {}),
         };
         events = [];
@@ -520,16 +564,10 @@ export class LogIngestService {
       },
       write: () => write(false),
       flush: () => write(true),
-      record(rec: FramedRecord, parser: StreamParser, key: string, fallbackTs: Date, peer: string | null): void {
+      record(rec: FramedRecord, parser: StreamParser, fallbackTs: Date, peer: string | null): void {
         consumedOffset = rec.end;
-        const id = () =>
-          eventId({
-            tenantId: target.tenantId,
-            sourceKey: target.sourceKey,
-            streamKey: key,
-            position: rec.offset,
-            raw: rec.bytes,
-          });
+        const eventId = ids.next(rec.offset, rec.bytes);
+        const id = () => eventId;
         const reject = (reason: string) => {
           state.reject(reason);
           const raw =
@@ -653,8 +691,6 @@ class RunState {
   bytes = 0;
   readonly reasons: Record<string, number> = {};
   readonly t0 = performance.now();
-  /** Rejections counted at read time; the store confirms them as quarantined. */
-  #rejectedPending = 0;
 
   constructor(
     readonly runId: string,
@@ -666,14 +702,12 @@ class RunState {
   reject(reason: string) {
     const key = reason.split(':')[0]!.trim() || reason;
     this.reasons[key] = (this.reasons[key] ?? 0) + 1;
-    this.#rejectedPending += 1;
   }
 
   apply(r: AppendResult) {
     this.accepted += r.inserted;
     this.duplicates += r.duplicates;
     this.rejected += r.quarantined;
-    this.#rejectedPending -= r.quarantined;
   }
 
   progress(): IngestProgress {
@@ -750,7 +784,6 @@ async function peekHead(
     }
     taken.push(r.value);
     size += r.value.length;
-    if (r.value.includes(10)) break;
   }
   const head = Buffer.concat(taken).subarray(0, n);
   const rest: AsyncIterable<Uint8Array> = {

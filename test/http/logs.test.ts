@@ -41,7 +41,10 @@ describe.each(engines())('/api/v1/logs on %s', (engine) => {
     const q = await h.call('viewerA', { method: 'GET', url: `${URL}/quarantine?runId=${r.json().runId}` });
     expect(q.statusCode).toBe(200);
     expect(q.json().items).toHaveLength(1);
-    expect(q.json().items[0]).toMatchObject({ reason: expect.stringMatching(/^invalid_json/), rawText: '{"@timestamp": oops' });
+    expect(q.json().items[0]).toMatchObject({
+      reason: expect.stringMatching(/^invalid_json/),
+      rawText: '{"@timestamp": oops',
+    });
   });
 
   it('ingests a JSON array of objects and raw lines', async () => {
@@ -120,7 +123,9 @@ describe.each(engines())('/api/v1/logs on %s', (engine) => {
       expect(r.statusCode, sql).toBe(400);
     }
     const rows = await h.auditRows(h.tenantA.id);
-    expect(rows.some((r) => r.resourceType === 'log_query' && r.description?.includes('group by host'))).toBe(true);
+    expect(rows.some((r) => r.resourceType === 'log_query' && r.description?.includes('group by host'))).toBe(
+      true,
+    );
   });
 
   it('keeps tenants apart and checks permissions', async () => {

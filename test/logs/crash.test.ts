@@ -16,7 +16,13 @@ const LINES = 300_000;
 describe('ingest survives kill -9', () => {
   let dir: string;
   let file: string;
-  const env = () => ({ ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: '', VIGIL_DATA_DIR: dir, VIGIL_LOG_STORE: 'duckdb' });
+  const env = () => ({
+    ...process.env,
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: '',
+    VIGIL_DATA_DIR: dir,
+    VIGIL_LOG_STORE: 'duckdb',
+  });
   const vigil = (args: string[]) => {
     const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: env(), timeout: 240_000 });
     if (r.status !== 0) throw new Error(`vigil ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
@@ -30,7 +36,11 @@ describe('ingest survives kill -9', () => {
     for (let i = 0; i < LINES; i++) {
       const s = i % 86_400;
       const ts = `${String(Math.floor(s / 3600)).padStart(2, '0')}:${String(Math.floor(s / 60) % 60).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-      if (!out.write(`Mar  5 ${ts} bastion sshd[${10_000 + (i % 50_000)}]: Failed password for invalid user u${i} from 192.0.2.${i % 250} port ${1024 + (i % 60_000)} ssh2\n`))
+      if (
+        !out.write(
+          `Mar  5 ${ts} bastion sshd[${10_000 + (i % 50_000)}]: Failed password for invalid user u${i} from 192.0.2.${i % 250} port ${1024 + (i % 60_000)} ssh2\n`,
+        )
+      )
         await once(out, 'drain');
     }
     out.end();

@@ -38,7 +38,12 @@ describe.each(matrix)('ingest pipeline into %s (relational: %s)', (store, engine
     t = await createTestDb(engine);
     dir = mkdtempSync(join(tmpdir(), 'vigil-ingest-'));
     config = loadConfig({
-      env: { LOG_LEVEL: 'silent', VIGIL_DATA_DIR: dir, VIGIL_LOG_STORE: store, VIGIL__LOGS__BATCH_SIZE: '500' },
+      env: {
+        LOG_LEVEL: 'silent',
+        VIGIL_DATA_DIR: dir,
+        VIGIL_LOG_STORE: store,
+        VIGIL__LOGS__BATCH_SIZE: '500',
+      },
     });
     c = await createContainer(config, createLogger(config), t.db);
     a = await makeTenant(t.db, 'A');
@@ -50,53 +55,61 @@ describe.each(matrix)('ingest pipeline into %s (relational: %s)', (store, engine
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it.skipIf(!hasShared)('ingests OpenSSH_2k.log: 2000 read, 2000 accepted, summary adds up, run recorded', async () => {
-    const s = await c.services.logIngest.ingestFile({ tenant: a.slug }, join(LOGHUB, 'OpenSSH_2k.log'));
-    expect(s).toMatchObject({ read: 2000, accepted: 2000, rejected: 0, duplicates: 0 });
-    expect(s.read).toBe(s.accepted + s.rejected + s.duplicates);
-    const logs = await c.logStore();
-    expect(await logs.count(a.id)).toBe(2000);
-    expect(await logs.count(b.id)).toBe(0);
-    const run = await c.repos.ingestionRuns.get(s.runId);
-    expect(run).toMatchObject({
-      status: 'success',
-      kind: 'logs',
-      tenantId: a.id,
-      recordsFetched: 2000,
-      recordsInserted: 2000,
-      recordsFailed: 0,
-      recordsDuplicate: 0,
-    });
-    const page = await logs.fetchLogs(a.id, { filters: { appname: 'sshd' }, limit: 5 });
-    expect(page.items).toHaveLength(5);
-    expect(page.items[0]!.host).toBe('LabSZ');
-    expect(page.items[0]!.sourceType).toBe('syslog_rfc3164');
-  });
+  it.skipIf(!hasShared)(
+    'ingests OpenSSH_2k.log: 2000 read, 2000 accepted, summary adds up, run recorded',
+    async () => {
+      const s = await c.services.logIngest.ingestFile({ tenant: a.slug }, join(LOGHUB, 'OpenSSH_2k.log'));
+      expect(s).toMatchObject({ read: 2000, accepted: 2000, rejected: 0, duplicates: 0 });
+      expect(s.read).toBe(s.accepted + s.rejected + s.duplicates);
+      const logs = await c.logStore();
+      expect(await logs.count(a.id)).toBe(2000);
+      expect(await logs.count(b.id)).toBe(0);
+      const run = await c.repos.ingestionRuns.get(s.runId);
+      expect(run).toMatchObject({
+        status: 'success',
+        kind: 'logs',
+        tenantId: a.id,
+        recordsFetched: 2000,
+        recordsInserted: 2000,
+        recordsFailed: 0,
+        recordsDuplicate: 0,
+      });
+      const page = await logs.fetchLogs(a.id, { filters: { appname: 'sshd' }, limit: 5 });
+      expect(page.items).toHaveLength(5);
+      expect(page.items[0]!.host).toBe('LabSZ');
+      expect(page.items[0]!.sourceType).toBe('syslog_rfc3164');
+    },
+  );
 
-  it.skipIf(!hasShared)('re-ingesting the same file adds nothing: every record a duplicate (with and without resume)', async () => {
-    const path = join(LOGHUB, 'OpenSSH_2k.log');
-    const again = await c.services.logIngest.ingestFile({ tenant: a.slug }, path);
-    expect(again).toMatchObject({ read: 2000, accepted: 0, rejected: 0, duplicates: 2000, resumed: 2000 });
-    // Without the checkpoint every line is read and parsed again; the content-derived ids keep them single.
-    const full = await c.services.logIngest.ingestFile({ tenant: a.slug }, path, { resume: false });
-    expect(full).toMatchObject({ read: 2000, accepted: 0, rejected: 0, duplicates: 2000, resumed: 0 });
-    // A copy under another name is the same stream.
-    const copy = join(dir, 'copy-of-openssh.log');
-    writeFileSync(copy, readFileSync(path));
-    const viaCopy = await c.services.logIngest.ingestFile({ tenant: a.slug }, copy, { resume: false });
-    expect(viaCopy.accepted).toBe(0);
-    expect(await (await c.logStore()).count(a.id)).toBe(2000);
-    // The same file in another tenant is that tenant's own events.
-    const other = await c.services.logIngest.ingestFile({ tenant: b.slug }, path);
-    expect(other.accepted).toBe(2000);
-    expect(await (await c.logStore()).count(b.id)).toBe(2000);
-  });
+  it.skipIf(!hasShared)(
+    're-ingesting the same file adds nothing: every record a duplicate (with and without resume)',
+    async () => {
+      const path = join(LOGHUB, 'OpenSSH_2k.log');
+      const again = await c.services.logIngest.ingestFile({ tenant: a.slug }, path);
+      expect(again).toMatchObject({ read: 2000, accepted: 0, rejected: 0, duplicates: 2000, resumed: 2000 });
+      // Without the checkpoint every line is read and parsed again; the content-derived ids keep them single.
+      const full = await c.services.logIngest.ingestFile({ tenant: a.slug }, path, { resume: false });
+      expect(full).toMatchObject({ read: 2000, accepted: 0, rejected: 0, duplicates: 2000, resumed: 0 });
+      // A copy under another name is the same stream.
+      const copy = join(dir, 'copy-of-openssh.log');
+      writeFileSync(copy, readFileSync(path));
+      const viaCopy = await c.services.logIngest.ingestFile({ tenant: a.slug }, copy, { resume: false });
+      expect(viaCopy.accepted).toBe(0);
+      expect(await (await c.logStore()).count(a.id)).toBe(2000);
+      // The same file in another tenant is that tenant's own events.
+      const other = await c.services.logIngest.ingestFile({ tenant: b.slug }, path);
+      expect(other.accepted).toBe(2000);
+      expect(await (await c.logStore()).count(b.id)).toBe(2000);
+    },
+  );
 
   it('quarantines malformed, oversized and non-UTF-8 records with their reasons; the rest goes through', async () => {
     const path = join(dir, 'mixed.log');
     const big = 'x'.repeat(config.logs.maxRecordBytes + 10);
     const lines = [
-      Buffer.from('<34>1 2026-03-01T10:00:00Z host1 sshd 100 - - Failed password for root from 203.0.113.5 port 22 ssh2\n'),
+      Buffer.from(
+        '<34>1 2026-03-01T10:00:00Z host1 sshd 100 - - Failed password for root from 203.0.113.5 port 22 ssh2\n',
+      ),
       Buffer.from('{"timestamp":"2026-03-01T10:00:01Z","host":"web1","msg":"ok"}\n'),
       Buffer.from('{"broken": \n'),
       Buffer.from([0x4d, 0x61, 0x72, 0x20, 0xff, 0xfe, 0x0a]), // "Mar " then invalid UTF-8
@@ -113,7 +126,9 @@ describe.each(matrix)('ingest pipeline into %s (relational: %s)', (store, engine
     const q = await c.services.logs.quarantine(a.id, { runId: s.runId });
     expect(q.total).toBe(3);
     const byReason = Object.fromEntries(q.items.map((i) => [i.reason.split(':')[0], i]));
-    expect(Buffer.from(byReason.invalid_utf8!.raw)).toEqual(Buffer.from([0x4d, 0x61, 0x72, 0x20, 0xff, 0xfe]));
+    expect(Buffer.from(byReason.invalid_utf8!.raw)).toEqual(
+      Buffer.from([0x4d, 0x61, 0x72, 0x20, 0xff, 0xfe]),
+    );
     expect(byReason.oversized!.rawSize).toBe(big.length);
     expect(byReason.oversized!.raw.length).toBeLessThanOrEqual(config.logs.quarantineMaxBytes);
     expect(byReason.invalid_json!.line).toBe(3);
@@ -153,9 +168,9 @@ describe.each(matrix)('ingest pipeline into %s (relational: %s)', (store, engine
   });
 
   it('refuses an unknown tenant or source with NotFound', async () => {
-    await expect(c.services.logIngest.ingestRecords({ tenant: 'no-such-tenant' }, 'http', [])).rejects.toThrow(
-      /tenant no-such-tenant not found/,
-    );
+    await expect(
+      c.services.logIngest.ingestRecords({ tenant: 'no-such-tenant' }, 'http', []),
+    ).rejects.toThrow(/tenant no-such-tenant not found/);
     await expect(
       c.services.logIngest.ingestRecords({ tenant: a.slug, source: 'no-such-source' }, 'http', []),
     ).rejects.toThrow(/source no-such-source not found/);

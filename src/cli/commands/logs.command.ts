@@ -177,7 +177,9 @@ export function registerLogs(program: Command, ctx: CliContext): void {
       }
       const r = await retention.purgeAll();
       if (o.json) return printJson(r);
-      println(`${r.tenants} tenant(s): ${r.events} event(s) and ${r.quarantined} quarantined record(s) deleted`);
+      println(
+        `${r.tenants} tenant(s): ${r.events} event(s) and ${r.quarantined} quarantined record(s) deleted`,
+      );
       for (const f of r.failures) println(`failed: ${JSON.stringify(f)}`);
       if (r.failures.length) process.exitCode = 1;
     });

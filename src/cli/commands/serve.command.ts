@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { startServer } from '../../http/server.ts';
-import { startBackground, type Background } from '../../jobs/background.ts';
+import { startBackground } from '../../jobs/background.ts';
 import type { CliContext } from '../context.ts';
 import { intOption } from '../output.ts';
 import { printInitResult } from './init.command.ts';
@@ -19,18 +19,15 @@ export function registerServe(program: Command, ctx: CliContext): void {
       printInitResult(init, (line) => process.stdout.write(line + '\n'));
       // The log store opens at start: a locked DuckDB file fails here, clearly, not on the first request.
       await c.logStore();
-      let background: Background | undefined;
+      const background = await startBackground(c);
       await startServer(c, {
-        beforeClose: async () => {
-          await background?.stop();
-        },
+        beforeClose: () => background.stop(),
         onReady: (address) =>
           c.logger.info(
             { address, engine: c.db.engine },
             `Vigil listening on ${address} (database: ${c.db.engine})`,
           ),
       });
-      background = await startBackground(c);
       ctx.keepOpen();
     });
 }
