@@ -288,10 +288,10 @@ describe('docs/schema.md structure', () => {
     expect(bad, bad.join('\n')).toEqual([]);
   });
 
-  it('marks every seed 002 logs row as the log store', () => {
+  it('maps every seed 002 logs row to the same column of the log store table log_events', () => {
     const logs = mappingRows.filter((r) => r.seed === '002' && r.table === 'logs');
-    expect(logs.length).toBeGreaterThan(0);
-    for (const r of logs) expect(r.vigil, `line ${r.line}`).toBe(`\`logstore.logs.${r.seedColumn}\``);
+    expect(logs.length).toBe(13);
+    for (const r of logs) expect(r.vigil, `line ${r.line}`).toBe(`\`log_events.${r.seedColumn}\``);
   });
 
   it('states the per-seed row counts correctly', () => {

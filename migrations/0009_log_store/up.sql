@@ -72,6 +72,9 @@ CREATE TABLE ingest_checkpoints (
   records bigint NOT NULL,
   path text,
   first_seen timestamptz NOT NULL,
+  -- the event id chain's state after the last consumed record, and a hash of the stream's first 4 KiB
+  chain text,
+  head_hash text,
   updated_at timestamptz NOT NULL DEFAULT now(),
   CONSTRAINT ingest_checkpoints_pkey PRIMARY KEY (tenant_id, stream_key)
 );

@@ -218,6 +218,8 @@ export function describeLogStore(name: string, open: () => Promise<OpenedStore>)
           records: 10,
           path: '/var/log/auth.log',
           firstSeen: new Date(T0),
+          chain: 'a'.repeat(64),
+          headHash: 'b'.repeat(64),
         };
         const r = await store.append({
           tenantId: t,
@@ -229,10 +231,15 @@ export function describeLogStore(name: string, open: () => Promise<OpenedStore>)
         expect(await store.getCheckpoint(t, 'stream-1')).toMatchObject({ ...cp, firstSeen: new Date(T0) });
         expect(await store.getCheckpoint(t, 'other')).toBeUndefined();
 
-        const next = { ...cp, offset: 1600, records: 20 };
+        const next = { ...cp, offset: 1600, records: 20, chain: 'c'.repeat(64) };
         await store.append({ tenantId: t, events: makeEvents(t, 10, 9), quarantine: [], checkpoint: next });
         const saved = await store.getCheckpoint(t, 'stream-1');
-        expect(saved).toMatchObject({ offset: 1600, records: 20 });
+        expect(saved).toMatchObject({
+          offset: 1600,
+          records: 20,
+          chain: 'c'.repeat(64),
+          headHash: 'b'.repeat(64),
+        });
         expect(saved!.updatedAt).toBeInstanceOf(Date);
 
         // An event of another tenant (or with no valid time) spoils the batch: nothing of it is stored.

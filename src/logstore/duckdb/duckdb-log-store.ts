@@ -59,9 +59,11 @@ import {
   checkSerializedWrapper,
   serializedTenantCte,
 } from './console-guard.ts';
+import { nullBit, packEvent, PACKED_FIELDS, planBatch, type PackedField } from './event-staging.ts';
 import { Mutex } from './mutex.ts';
 
-const { DuckDBInstance, DuckDBDataChunk, DuckDBTimestampTZValue, VARCHAR, TIMESTAMPTZ, INTEGER } = duckdb;
+const { DuckDBInstance, DuckDBDataChunk, DuckDBTimestampTZValue, VARCHAR, TIMESTAMPTZ, INTEGER, DOUBLE } =
+  duckdb;
 
 export const EVENTS_TABLE = 'log_events';
 
@@ -128,12 +130,31 @@ CREATE TABLE IF NOT EXISTS ingest_checkpoints (
   path VARCHAR,
   first_seen TIMESTAMPTZ NOT NULL,
   updated_at TIMESTAMPTZ NOT NULL,
+  chain VARCHAR,
+  head_hash VARCHAR,
   PRIMARY KEY (tenant_id, stream_key)
 );
+-- Files created before checkpoints carried the event id chain and the stream's head hash.
+ALTER TABLE ingest_checkpoints ADD COLUMN IF NOT EXISTS chain VARCHAR;
+ALTER TABLE ingest_checkpoints ADD COLUMN IF NOT EXISTS head_hash VARCHAR;
 `;
 
-/** Staging columns: UUIDs and JSON as text (cast in the INSERT), so a data chunk takes plain JS values. */
+/**
+ * Staging of events, two tables (see event-staging.ts):
+ * - stage_packed: the usual way, one string per event (its text fields joined by U+0000), epoch milliseconds,
+ *   procid, a NULL mask, and the event's ordinal in the batch (seq = base + ordinal);
+ * - stage_events: column by column, for the rare event that cannot be packed (U+0000 in its text).
+ * UUIDs and JSON travel as text and are cast in the INSERT, so a data chunk takes plain JS values.
+ */
+const PACKED_STAGE_COLUMNS: { name: string; type: DuckDBType }[] = [
+  { name: 'p', type: VARCHAR },
+  { name: 'ms', type: DOUBLE },
+  { name: 'procid', type: INTEGER },
+  { name: 'nulls', type: INTEGER },
+  { name: 'ord', type: INTEGER },
+];
 const STAGE_COLUMNS: { name: string; type: DuckDBType }[] = [
+  { name: 'ord', type: INTEGER },
   { name: 'id', type: VARCHAR },
   { name: 'ts', type: TIMESTAMPTZ },
   { name: 'raw', type: VARCHAR },
@@ -150,6 +171,49 @@ const STAGE_COLUMNS: { name: string; type: DuckDBType }[] = [
   { name: 'original', type: VARCHAR },
 ];
 const CHUNK_ROWS = 2048;
+
+/** A packed field as SQL: the n-th element of the split list `x.s`, NULL when its bit is set, cast if asked. */
+function packedField(field: PackedField, cast = ''): string {
+  const element = `x.s[${PACKED_FIELDS.indexOf(field) + 1}]${cast}`;
+  return field === 'id' ||
+    field === 'raw' ||
+    field === 'source_type' ||
+    field === 'normalized' ||
+    field === 'metadata'
+    ? element
+    : `CASE WHEN x.nulls & ${nullBit(field)} <> 0 THEN NULL ELSE ${element} END`;
+}
+
+/**
+ * New ids only: an anti-join on (tenant, id) limited to the batch's time range (a re-ingested event has the
+ * same id and timestamp, so zone maps on timestamp prune the scan to a few row groups). The batch is already
+ * ordered and free of repeated ids (planBatch), so seq is simply base + ordinal; when the anti-join drops some
+ * rows, #appendLocked closes the gaps.
+ */
+const NEW_ONLY = `ANTI JOIN (
+  SELECT id FROM ${EVENTS_TABLE} WHERE tenant_id = $tenant::UUID AND "timestamp" BETWEEN $min AND $max) e ON e.id = x.id`;
+
+const INSERT_PACKED = `INSERT INTO ${EVENTS_TABLE}
+SELECT $tenant::UUID, x.id, $base + x.ord, make_timestamptz(CAST(x.ms AS BIGINT) * 1000), ${packedField('raw')},
+  ${packedField('appname')}, ${packedField('file')}, ${packedField('host')}, ${packedField('hostname')},
+  ${packedField('message')}, x.procid, ${packedField('source_type')}, ${packedField('normalized', '::JSON')},
+  ${packedField('metadata', '::JSON')}, current_timestamp, ${packedField('source_id', '::UUID')},
+  ${packedField('original', '::JSON')}
+FROM (SELECT s, s[1]::UUID AS id, ms, procid, nulls, ord
+      FROM (SELECT string_split(p, chr(0)) AS s, ms, procid, nulls, ord FROM stage_packed)) x
+${NEW_ONLY}`;
+
+const INSERT_UNPACKED = `INSERT INTO ${EVENTS_TABLE}
+SELECT $tenant::UUID, x.id, $base + x.ord, x.ts, x.raw, x.appname, x.file, x.host, x.hostname, x.message, x.procid,
+  x.source_type, x.normalized::JSON, x.metadata::JSON, current_timestamp, x.source_id::UUID, x.original::JSON
+FROM (SELECT * REPLACE (id::UUID AS id) FROM stage_events) x
+${NEW_ONLY}`;
+
+/** Renumber this batch's rows (seq > base) to base + 1, base + 2, ... keeping their order. */
+const CLOSE_SEQ_GAPS = `UPDATE ${EVENTS_TABLE} SET seq = r.new_seq
+FROM (SELECT seq AS old_seq, $base + row_number() OVER (ORDER BY seq) AS new_seq
+      FROM ${EVENTS_TABLE} WHERE seq > $base) r
+WHERE ${EVENTS_TABLE}.seq > $base AND ${EVENTS_TABLE}.seq = r.old_seq`;
 
 /** The tenant CTE the console wraps around every query (the tenant id is a parameter, never text). */
 const CONSOLE_CTE = `WITH logs AS (SELECT ${SELECT_EVENT} FROM main.${EVENTS_TABLE} WHERE tenant_id = $vigil_tenant)`;
@@ -222,6 +286,9 @@ export class DuckDbLogStore implements LogStore {
     this.#writer = w;
     await w.run(SCHEMA);
     await w.run(
+      `CREATE TEMP TABLE IF NOT EXISTS stage_packed (${PACKED_STAGE_COLUMNS.map((c) => `${c.name} ${c.type.toString()}`).join(', ')})`,
+    );
+    await w.run(
       `CREATE TEMP TABLE IF NOT EXISTS stage_events (${STAGE_COLUMNS.map((c) => `${c.name} ${c.type.toString()}`).join(', ')})`,
     );
     await w.run(
@@ -237,6 +304,7 @@ export class DuckDbLogStore implements LogStore {
       EVENTS_TABLE,
       'log_quarantine',
       'ingest_checkpoints',
+      'stage_packed',
       'stage_events',
       'stage_quarantine',
     ]);
@@ -283,48 +351,11 @@ export class DuckDbLogStore implements LogStore {
 
   async #appendLocked(w: DuckDBConnection, tenantId: string, batch: AppendBatch): Promise<AppendResult> {
     const events = batch.events;
+    await w.run('DELETE FROM stage_packed');
     await w.run('DELETE FROM stage_events');
     await w.run('DELETE FROM stage_quarantine');
-    let minTs = Infinity;
-    let maxTs = -Infinity;
-    if (events.length > 0) {
-      const appender = await w.createAppender('stage_events', 'main', 'temp');
-      try {
-        const types = STAGE_COLUMNS.map((c) => c.type);
-        for (let start = 0; start < events.length; start += CHUNK_ROWS) {
-          const end = Math.min(start + CHUNK_ROWS, events.length);
-          const n = end - start;
-          const cols: DuckDBValue[][] = STAGE_COLUMNS.map(() => new Array<DuckDBValue>(n));
-          for (let i = 0; i < n; i++) {
-            const e = events[start + i]!;
-            const ms = e.timestamp.getTime();
-            if (ms < minTs) minTs = ms;
-            if (ms > maxTs) maxTs = ms;
-            cols[0]![i] = e.id;
-            cols[1]![i] = new DuckDBTimestampTZValue(BigInt(ms) * 1000n);
-            cols[2]![i] = e.raw;
-            cols[3]![i] = e.appname;
-            cols[4]![i] = e.file;
-            cols[5]![i] = e.host;
-            cols[6]![i] = e.hostname;
-            cols[7]![i] = e.message;
-            cols[8]![i] = e.procid;
-            cols[9]![i] = e.sourceType;
-            cols[10]![i] = JSON.stringify(e.normalized ?? {});
-            cols[11]![i] = JSON.stringify(e.metadata ?? {});
-            cols[12]![i] = e.sourceId;
-            cols[13]![i] =
-              e.original === null || e.original === undefined ? null : JSON.stringify(e.original);
-          }
-          const chunk = DuckDBDataChunk.create(types, n);
-          chunk.setColumns(cols);
-          appender.appendDataChunk(chunk);
-        }
-        appender.flushSync();
-      } finally {
-        appender.closeSync();
-      }
-    }
+    const plan = events.length > 0 ? planBatch(events) : undefined;
+    const unpacked = plan ? await stageEvents(w, events, plan.order) : 0;
     if (batch.quarantine.length > 0) {
       const appender = await w.createAppender('stage_quarantine', 'main', 'temp');
       try {
@@ -352,28 +383,19 @@ export class DuckDbLogStore implements LogStore {
     let inserted = 0;
     await w.run('BEGIN TRANSACTION');
     try {
-      if (events.length > 0) {
-        // New ids only: an anti-join on (tenant, id) limited to the batch's time range (a re-ingested event
-        // has the same id and timestamp, so zone maps on timestamp prune the scan to a few row groups), and
-        // one row per id within the batch. seq follows the order rows are inserted in: by timestamp, then id.
-        const r = await w.run(
-          `INSERT INTO ${EVENTS_TABLE}
-           SELECT $tenant::UUID, s.id::UUID, $base + row_number() OVER (ORDER BY s.ts, s.id), s.ts, s.raw, s.appname,
-                  s.file, s.host, s.hostname, s.message, s.procid, s.source_type, s.normalized::JSON,
-                  s.metadata::JSON, current_timestamp, s.source_id::UUID, s.original::JSON
-           FROM (SELECT DISTINCT ON (id) * FROM stage_events ORDER BY id, ts) s
-           WHERE NOT EXISTS (
-             SELECT 1 FROM ${EVENTS_TABLE} e
-             WHERE e.tenant_id = $tenant::UUID AND e."timestamp" BETWEEN $min AND $max AND e.id = s.id::UUID)
-           ORDER BY s.ts, s.id`,
-          {
-            tenant: tenantId,
-            base: BigInt(base),
-            min: new DuckDBTimestampTZValue(BigInt(minTs) * 1000n),
-            max: new DuckDBTimestampTZValue(BigInt(maxTs) * 1000n),
-          },
-        );
-        inserted = r.rowsChanged;
+      if (plan) {
+        const params = {
+          tenant: tenantId,
+          base: BigInt(base),
+          min: new DuckDBTimestampTZValue(BigInt(plan.minMs) * 1000n),
+          max: new DuckDBTimestampTZValue(BigInt(plan.maxMs) * 1000n),
+        };
+        if (unpacked < plan.order.length) inserted += (await w.run(INSERT_PACKED, params)).rowsChanged;
+        if (unpacked > 0) inserted += (await w.run(INSERT_UNPACKED, params)).rowsChanged;
+        // Ids already stored left holes in base + ordinal: close them (rare: a partly re-ingested batch).
+        if (inserted > 0 && inserted < plan.order.length) {
+          await w.run(CLOSE_SEQ_GAPS, { base: BigInt(base) });
+        }
       }
       if (batch.quarantine.length > 0) {
         await w.run(
@@ -388,9 +410,12 @@ export class DuckDbLogStore implements LogStore {
       const cp = batch.checkpoint;
       if (cp) {
         await w.run(
-          `INSERT INTO ingest_checkpoints VALUES ($tenant::UUID, $key, $offset, $records, $path, $first, current_timestamp)
+          `INSERT INTO ingest_checkpoints (tenant_id, stream_key, "offset", records, path, first_seen, updated_at, chain,
+             head_hash)
+           VALUES ($tenant::UUID, $key, $offset, $records, $path, $first, current_timestamp, $chain, $head)
            ON CONFLICT (tenant_id, stream_key) DO UPDATE SET "offset" = excluded."offset", records = excluded.records,
-             path = excluded.path, first_seen = excluded.first_seen, updated_at = excluded.updated_at`,
+             path = excluded.path, first_seen = excluded.first_seen, updated_at = excluded.updated_at,
+             chain = excluded.chain, head_hash = excluded.head_hash`,
           {
             tenant: tenantId,
             key: cp.streamKey,
@@ -398,6 +423,8 @@ export class DuckDbLogStore implements LogStore {
             records: BigInt(cp.records),
             path: cp.path,
             first: new DuckDBTimestampTZValue(BigInt(cp.firstSeen.getTime()) * 1000n),
+            chain: cp.chain ?? null,
+            head: cp.headHash ?? null,
           },
         );
       }
@@ -543,7 +570,8 @@ export class DuckDbLogStore implements LogStore {
     const t = checkTenantId(tenantId);
     return this.#read(async (c) => {
       const r = await c.runAndReadAll(
-        `SELECT tenant_id, stream_key, "offset", records, path, first_seen, updated_at FROM ingest_checkpoints
+        `SELECT tenant_id, stream_key, "offset", records, path, first_seen, chain, head_hash, updated_at
+         FROM ingest_checkpoints
          WHERE tenant_id = $1::UUID AND stream_key = $2`,
         [t, streamKey],
       );
@@ -556,6 +584,8 @@ export class DuckDbLogStore implements LogStore {
         records: Number(row.records),
         path: row.path === null ? null : String(row.path),
         firstSeen: row.first_seen as Date,
+        chain: nullableString(row.chain),
+        headHash: nullableString(row.head_hash),
         updatedAt: row.updated_at as Date,
       };
     });
@@ -711,6 +741,111 @@ function inUse(path: string, cause?: unknown): UnavailableError {
   return new UnavailableError(`log store ${path} is in use by another process (is vigil serve running?)`, {
     cause,
   });
+}
+
+/**
+ * Stage the batch's events in `order` (insert order, one per id): packed when possible, column by column when
+ * not. The ordinal staged with each (1-based position in `order`) becomes its seq offset. Returns how many
+ * went column by column.
+ */
+async function stageEvents(
+  w: DuckDBConnection,
+  events: readonly LogEventInput[],
+  order: number[],
+): Promise<number> {
+  const packedTypes = PACKED_STAGE_COLUMNS.map((c) => c.type);
+  const unpacked: number[] = [];
+  const appender = await w.createAppender('stage_packed', 'main', 'temp');
+  try {
+    let n = 0;
+    let p = new Array<string>(CHUNK_ROWS);
+    let ms = new Array<number>(CHUNK_ROWS);
+    let procid = new Array<number | null>(CHUNK_ROWS);
+    let nulls = new Array<number>(CHUNK_ROWS);
+    let ord = new Array<number>(CHUNK_ROWS);
+    const flush = () => {
+      if (n === 0) return;
+      if (n < CHUNK_ROWS) {
+        p.length = n;
+        ms.length = n;
+        procid.length = n;
+        nulls.length = n;
+        ord.length = n;
+      }
+      const chunk = DuckDBDataChunk.create(packedTypes, n);
+      chunk.setColumns([p, ms, procid, nulls, ord]);
+      appender.appendDataChunk(chunk);
+      n = 0;
+      p = new Array<string>(CHUNK_ROWS);
+      ms = new Array<number>(CHUNK_ROWS);
+      procid = new Array<number | null>(CHUNK_ROWS);
+      nulls = new Array<number>(CHUNK_ROWS);
+      ord = new Array<number>(CHUNK_ROWS);
+    };
+    for (let k = 0; k < order.length; k++) {
+      const e = events[order[k]!]!;
+      const packed = packEvent(e);
+      if (packed === undefined) {
+        unpacked.push(k);
+        continue;
+      }
+      p[n] = packed.packed;
+      ms[n] = e.timestamp.getTime();
+      procid[n] = e.procid;
+      nulls[n] = packed.nulls;
+      ord[n] = k + 1;
+      if (++n === CHUNK_ROWS) flush();
+    }
+    flush();
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+  if (unpacked.length > 0) await stageUnpacked(w, events, order, unpacked);
+  return unpacked.length;
+}
+
+/** Column by column staging of the events at `positions` of `order`. */
+async function stageUnpacked(
+  w: DuckDBConnection,
+  events: readonly LogEventInput[],
+  order: number[],
+  positions: number[],
+): Promise<void> {
+  const appender = await w.createAppender('stage_events', 'main', 'temp');
+  try {
+    const types = STAGE_COLUMNS.map((c) => c.type);
+    for (let start = 0; start < positions.length; start += CHUNK_ROWS) {
+      const end = Math.min(start + CHUNK_ROWS, positions.length);
+      const n = end - start;
+      const cols: DuckDBValue[][] = STAGE_COLUMNS.map(() => new Array<DuckDBValue>(n));
+      for (let i = 0; i < n; i++) {
+        const k = positions[start + i]!;
+        const e = events[order[k]!]!;
+        cols[0]![i] = k + 1;
+        cols[1]![i] = e.id;
+        cols[2]![i] = new DuckDBTimestampTZValue(BigInt(e.timestamp.getTime()) * 1000n);
+        cols[3]![i] = e.raw;
+        cols[4]![i] = e.appname;
+        cols[5]![i] = e.file;
+        cols[6]![i] = e.host;
+        cols[7]![i] = e.hostname;
+        cols[8]![i] = e.message;
+        cols[9]![i] = e.procid;
+        cols[10]![i] = e.sourceType;
+        cols[11]![i] = JSON.stringify(e.normalized ?? {});
+        cols[12]![i] = JSON.stringify(e.metadata ?? {});
+        cols[13]![i] = e.sourceId;
+        cols[14]![i] = e.original === null || e.original === undefined ? null : JSON.stringify(e.original);
+      }
+      const chunk = DuckDBDataChunk.create(types, n);
+      chunk.setColumns(cols);
+      appender.appendDataChunk(chunk);
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
 }
 
 function appendNullable(

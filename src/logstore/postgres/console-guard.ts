@@ -283,7 +283,9 @@ export function checkConsoleSql(sql: string): string {
   }
   if (depth !== 0) throw refuse('unbalanced parentheses: a "(" is not closed');
   if (definesLogs(body)) {
-    throw refuse('a WITH query named "logs" is not allowed: it would hide the table "logs" (name it otherwise)');
+    throw refuse(
+      'a WITH query named "logs" is not allowed: it would hide the table "logs" (name it otherwise)',
+    );
   }
   return sql.slice(body[0]!.start, body.at(-1)!.end);
 }
@@ -294,7 +296,10 @@ function definesLogs(tokens: Token[]): boolean {
     const t = tokens[k]!;
     if (!((t.kind === 'word' || t.kind === 'quoted') && t.text.toLowerCase() === 'logs')) continue;
     const prev = tokens[k - 1];
-    if (!prev || !((prev.kind === 'word' && (prev.text === 'with' || prev.text === 'recursive')) || prev.text === ',')) {
+    if (
+      !prev ||
+      !((prev.kind === 'word' && (prev.text === 'with' || prev.text === 'recursive')) || prev.text === ',')
+    ) {
       continue;
     }
     let j = k + 1;

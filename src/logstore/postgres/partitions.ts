@@ -15,8 +15,9 @@ export const DEFAULT_PARTITION = `${PARTITION_SCHEMA}.log_events_default`;
 export const DAY_MS = 86_400_000;
 /** pg_advisory_xact_lock key of partition DDL (the migrator uses 7_246_101). */
 const PARTITION_LOCK_KEY = 7_246_109;
-/** Days outside these years get no partition of their own (a malformed timestamp must not create one). */
-const MIN_YEAR = 1900;
+/** Days outside these years get no partition of their own (a malformed timestamp, such as the Unix epoch or a
+ *  year 20000, must not create one): they stay in DEFAULT. */
+const MIN_YEAR = 2000;
 const MAX_YEAR = 2999;
 const NAME = /^log_events_(\d{4})(\d{2})(\d{2})$/;
 

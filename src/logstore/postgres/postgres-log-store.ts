@@ -16,6 +16,7 @@ import type {
   AppendBatch,
   AppendResult,
   ConsoleResult,
+  LogEventInput,
   HistogramBucket,
   LogEventRow,
   LogPage,
@@ -225,32 +226,33 @@ export class PostgresLogStore implements LogStore {
           [tenantId],
         );
         const base = toNumber(counter?.last_seq);
-        const min = Math.min(...timestamps);
-        const max = Math.max(...timestamps);
-        const [res] = await c.query<{ inserted: number; last_seq: unknown }>(INSERT_EVENTS, [
-          tenantId,
-          base,
-          events.map((e) => e.id),
-          events.map((e) => e.timestamp.toISOString()),
-          events.map((e) => pgText(e.raw ?? '')),
-          events.map((e) => pgText(e.appname ?? null)),
-          events.map((e) => pgText(e.file ?? null)),
-          events.map((e) => pgText(e.host ?? null)),
-          events.map((e) => pgText(e.hostname ?? null)),
-          events.map((e) => pgText(e.message ?? null)),
-          events.map((e) =>
-            typeof e.procid === 'number' && Number.isFinite(e.procid) ? Math.trunc(e.procid) : null,
-          ),
-          events.map((e) => pgText(e.sourceType ?? 'text')),
-          events.map((e) => pgJson(e.normalized ?? {}) ?? '{}'),
-          events.map((e) => pgJson(e.metadata ?? {}) ?? '{}'),
-          events.map((e) => e.sourceId ?? null),
-          events.map((e) => pgJson(e.original)),
-          new Date(min).toISOString(),
-          new Date(max).toISOString(),
-        ]);
-        inserted = res?.inserted ?? 0;
-        lastSeq = inserted > 0 ? toNumber(res?.last_seq) : 0;
+        // Duplicates: an id twice in the batch (the first counts), or already stored. The stored ones are
+        // looked up in the batch's time range only (the pipeline gives a re-ingested event the same time).
+        const fresh = new Map<string, LogEventInput>();
+        let min = Infinity;
+        let max = -Infinity;
+        for (const e of events) {
+          const id = e.id.toLowerCase();
+          if (fresh.has(id)) continue;
+          fresh.set(id, e);
+          const ms = e.timestamp.getTime();
+          if (ms < min) min = ms;
+          if (ms > max) max = ms;
+        }
+        const stored = await c.query<{ id: string }>(
+          `select id from log_events
+            where tenant_id = $1 and "timestamp" >= $2 and "timestamp" <= $3 and id = any($4::uuid[])`,
+          [tenantId, new Date(min).toISOString(), new Date(max).toISOString(), [...fresh.keys()]],
+        );
+        for (const r of stored) fresh.delete(r.id);
+        if (fresh.size > 0) {
+          const [res] = await c.query<{ inserted: number; last_seq: unknown }>(
+            INSERT_EVENTS,
+            insertParams(tenantId, [...fresh.values()], base),
+          );
+          inserted = res?.inserted ?? 0;
+          lastSeq = inserted > 0 ? toNumber(res?.last_seq) : 0;
+        }
         if (inserted > 0) {
           await c.query('update log_seq set last_seq = $2 where tenant_id = $1', [tenantId, lastSeq]);
         }
@@ -271,11 +273,13 @@ export class PostgresLogStore implements LogStore {
       }
       if (cp) {
         await c.query(
-          `insert into ingest_checkpoints (tenant_id, stream_key, "offset", records, path, first_seen, updated_at)
-           values ($1, $2, $3, $4, $5, $6, now())
+          `insert into ingest_checkpoints (tenant_id, stream_key, "offset", records, path, first_seen, chain,
+                                           head_hash, updated_at)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, now())
            on conflict (tenant_id, stream_key) do update
              set "offset" = excluded."offset", records = excluded.records, path = excluded.path,
-                 first_seen = excluded.first_seen, updated_at = now()`,
+                 first_seen = excluded.first_seen, chain = excluded.chain, head_hash = excluded.head_hash,
+                 updated_at = now()`,
           [
             tenantId,
             cp.streamKey,
@@ -283,6 +287,8 @@ export class PostgresLogStore implements LogStore {
             cp.records,
             pgText(cp.path ?? null),
             cp.firstSeen.toISOString(),
+            cp.chain ?? null,
+            cp.headHash ?? null,
           ],
         );
       }
@@ -438,9 +444,11 @@ export class PostgresLogStore implements LogStore {
         records: unknown;
         path: string | null;
         first_seen: unknown;
+        chain: string | null;
+        head_hash: string | null;
         updated_at: unknown;
       }>(
-        `select tenant_id, stream_key, "offset", records, path, first_seen, updated_at
+        `select tenant_id, stream_key, "offset", records, path, first_seen, chain, head_hash, updated_at
            from ingest_checkpoints where tenant_id = $1 and stream_key = $2`,
         [id, streamKey],
       ),
@@ -453,6 +461,8 @@ export class PostgresLogStore implements LogStore {
       records: toNumber(row.records),
       path: row.path,
       firstSeen: toDate(row.first_seen),
+      chain: row.chain,
+      headHash: row.head_hash,
       updatedAt: toDate(row.updated_at),
     };
   }
@@ -527,28 +537,64 @@ export class PostgresLogStore implements LogStore {
   }
 }
 
-/** One statement per batch: dedupe within the batch and against stored rows, then number the new ones. */
+/**
+ * The parameters of INSERT_EVENTS for these (new) events, seq numbered from `base` in batch order. Scalar
+ * columns go as array literals built here in one pass (the driver would escape every element of every
+ * array on its own, the slowest part of an append); the three JSON columns go as one JSON array that the
+ * server parses once, straight to jsonb.
+ */
+function insertParams(tenantId: string, events: LogEventInput[], base: number): unknown[] {
+  const col = (f: (e: LogEventInput) => string | number | null) => arrayLiteral(events.map(f));
+  const json = JSON.stringify(events.map((e) => [e.normalized ?? {}, e.metadata ?? {}, e.original ?? null]));
+  return [
+    tenantId,
+    col((e) => e.id),
+    arrayLiteral(events.map((_, k) => base + k + 1)),
+    col((e) => e.timestamp.toISOString()),
+    col((e) => pgText(e.raw ?? '')),
+    col((e) => pgText(e.appname ?? null)),
+    col((e) => pgText(e.file ?? null)),
+    col((e) => pgText(e.host ?? null)),
+    col((e) => pgText(e.hostname ?? null)),
+    col((e) => pgText(e.message ?? null)),
+    col((e) => (typeof e.procid === 'number' && Number.isFinite(e.procid) ? Math.trunc(e.procid) : null)),
+    col((e) => pgText(e.sourceType ?? 'text')),
+    col((e) => e.sourceId ?? null),
+    // PostgreSQL jsonb cannot hold U+0000 (rare: checked on the whole text first).
+    json.includes('\\u0000')
+      ? pgJson(events.map((e) => [e.normalized ?? {}, e.metadata ?? {}, e.original ?? null]))
+      : json,
+  ];
+}
+
+/** `{"a","b\\"c",NULL}`: a PostgreSQL array literal of these values (text, numbers; null as NULL). */
+export function arrayLiteral(values: readonly (string | number | null | undefined)[]): string {
+  const parts = new Array<string>(values.length);
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k];
+    if (v === null || v === undefined) {
+      parts[k] = 'NULL';
+    } else {
+      const s = String(v);
+      parts[k] = s.includes('"') || s.includes('\\') ? `"${s.replace(/[\\"]/g, '\\$&')}"` : `"${s}"`;
+    }
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/** One statement per batch; duplicates were removed before, ON CONFLICT is the safety net. */
 const INSERT_EVENTS = `
-with input as (
-  select distinct on (u.id) u.*
-    from unnest($3::uuid[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                $10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::uuid[], $16::text[])
-         with ordinality as u(id, ts, raw, appname, file, host, hostname, message, procid, source_type,
-                              normalized, metadata, source_id, original, ord)
-   order by u.id, u.ord
-), fresh as (
-  select i.* from input i
-   where not exists (
-     select 1 from log_events e
-      where e.tenant_id = $1::uuid and e.id = i.id and e."timestamp" = i.ts
-        and e."timestamp" >= $17::timestamptz and e."timestamp" <= $18::timestamptz)
-), ins as (
+with ins as (
   insert into log_events (tenant_id, id, seq, "timestamp", raw, appname, file, host, hostname, message, procid,
                           source_type, normalized, metadata, source_id, original)
-  select $1::uuid, f.id, $2::bigint + row_number() over (order by f.ord), f.ts, f.raw, f.appname, f.file, f.host,
-         f.hostname, f.message, f.procid, f.source_type, f.normalized::jsonb, f.metadata::jsonb, f.source_id,
-         f.original::jsonb
-    from fresh f
+  select $1::uuid, u.id, u.seq, u.ts, u.raw, u.appname, u.file, u.host, u.hostname, u.message, u.procid,
+         u.source_type, coalesce(u.j->0, '{}'::jsonb), coalesce(u.j->1, '{}'::jsonb), u.source_id,
+         nullif(u.j->2, 'null'::jsonb)
+    from rows from (unnest($2::uuid[]), unnest($3::bigint[]), unnest($4::timestamptz[]), unnest($5::text[]),
+                    unnest($6::text[]), unnest($7::text[]), unnest($8::text[]), unnest($9::text[]),
+                    unnest($10::text[]), unnest($11::bigint[]), unnest($12::text[]), unnest($13::uuid[]),
+                    jsonb_array_elements($14::jsonb))
+         as u(id, seq, ts, raw, appname, file, host, hostname, message, procid, source_type, source_id, j)
   on conflict do nothing
   returning seq
 )
