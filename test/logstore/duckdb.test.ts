@@ -276,6 +276,57 @@ describe('DuckDbLogStore', () => {
     });
   });
 
+  describe('append: packed staging', () => {
+    it('stores text holding U+0000 exactly, beside packed events, with seqs in time order', async () => {
+      const t = uuidv7();
+      const events = makeEvents(t, 6).map((e, i) =>
+        i === 1
+          ? { ...e, raw: 'a\u0000b', message: '\u0000', appname: 'x\u0000', host: null, hostname: '' }
+          : i === 4
+            ? { ...e, file: '\u0000\u0000', original: { k: 'v\u0000w' }, normalized: { s: '\u0000' } }
+            : e,
+      );
+      const r = await store.append({ tenantId: t, events, quarantine: [] });
+      expect(r).toMatchObject({ inserted: 6, duplicates: 0 });
+      const rows = await store.readSince(t, r.lastSeq - 6, 100);
+      expect(rows.map((row) => row.seq)).toEqual([1, 2, 3, 4, 5, 6].map((k) => r.lastSeq - 6 + k));
+      expect(rows.map((row) => row.id)).toEqual(events.map((e) => e.id));
+      for (const [i, row] of rows.entries()) {
+        const e = events[i]!;
+        expect(row).toMatchObject({
+          raw: e.raw,
+          message: e.message,
+          appname: e.appname,
+          file: e.file,
+          host: e.host,
+          hostname: e.hostname,
+          normalized: e.normalized,
+          original: e.original,
+        });
+      }
+    });
+
+    it('orders a batch by time, keeps the earliest of a repeated id, and leaves no seq gap for stored ids', async () => {
+      const t = uuidv7();
+      const stored = makeEvents(t, 4, 0);
+      await store.append({ tenantId: t, events: stored, quarantine: [] });
+      const fresh = makeEvents(t, 4, 10);
+      const later = {
+        ...fresh[0]!,
+        timestamp: new Date(fresh[0]!.timestamp.getTime() + 3_600_000),
+        raw: 'later',
+      };
+      // Out of time order, two stored ids, and fresh[0] again (later in time: the earlier copy is kept).
+      const batch = [fresh[3]!, stored[1]!, later, fresh[1]!, fresh[0]!, stored[2]!, fresh[2]!];
+      const r = await store.append({ tenantId: t, events: batch, quarantine: [] });
+      expect(r).toMatchObject({ inserted: 4, duplicates: 3 });
+      const rows = await store.readSince(t, r.lastSeq - 4, 100);
+      expect(rows.map((row) => row.seq)).toEqual([1, 2, 3, 4].map((k) => r.lastSeq - 4 + k));
+      expect(rows.map((row) => row.id)).toEqual(fresh.map((e) => e.id));
+      expect(rows[0]!.raw).toBe(fresh[0]!.raw);
+    });
+  });
+
   describe('lifecycle', () => {
     it('keeps events and continues seq after a reopen', async () => {
       const d = mkdtempSync(join(tmpdir(), 'vigil-duckdb-'));

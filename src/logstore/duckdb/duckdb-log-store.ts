@@ -172,6 +172,15 @@ const STAGE_COLUMNS: { name: string; type: DuckDBType }[] = [
 ];
 const CHUNK_ROWS = 2048;
 
+const columnList = (cols: { name: string; type: DuckDBType }[]) =>
+  cols.map((c) => `${c.name} ${c.type.toString()}`).join(', ');
+const STAGE_TABLES = `
+CREATE OR REPLACE TEMP TABLE stage_packed (${columnList(PACKED_STAGE_COLUMNS)});
+CREATE OR REPLACE TEMP TABLE stage_events (${columnList(STAGE_COLUMNS)});
+CREATE OR REPLACE TEMP TABLE stage_quarantine (id VARCHAR, run_id VARCHAR, source_id VARCHAR, input VARCHAR,
+  position BIGINT, line BIGINT, reason VARCHAR, raw BLOB, raw_size BIGINT);
+`;
+
 /** A packed field as SQL: the n-th element of the split list `x.s`, NULL when its bit is set, cast if asked. */
 function packedField(field: PackedField, cast = ''): string {
   const element = `x.s[${PACKED_FIELDS.indexOf(field) + 1}]${cast}`;
@@ -285,16 +294,7 @@ export class DuckDbLogStore implements LogStore {
     const w = await this.#instance.connect();
     this.#writer = w;
     await w.run(SCHEMA);
-    await w.run(
-      `CREATE TEMP TABLE IF NOT EXISTS stage_packed (${PACKED_STAGE_COLUMNS.map((c) => `${c.name} ${c.type.toString()}`).join(', ')})`,
-    );
-    await w.run(
-      `CREATE TEMP TABLE IF NOT EXISTS stage_events (${STAGE_COLUMNS.map((c) => `${c.name} ${c.type.toString()}`).join(', ')})`,
-    );
-    await w.run(
-      `CREATE TEMP TABLE IF NOT EXISTS stage_quarantine (id VARCHAR, run_id VARCHAR, source_id VARCHAR, input VARCHAR,
-        position BIGINT, line BIGINT, reason VARCHAR, raw BLOB, raw_size BIGINT)`,
-    );
+    await w.run(STAGE_TABLES);
     this.#seq = Number(await scalar(w, `SELECT coalesce(max(seq), 0) FROM ${EVENTS_TABLE}`));
     const names = await w.runAndReadAll(
       `SELECT lower(table_name) FROM duckdb_tables() UNION SELECT lower(view_name) FROM duckdb_views()`,
@@ -351,9 +351,9 @@ export class DuckDbLogStore implements LogStore {
 
   async #appendLocked(w: DuckDBConnection, tenantId: string, batch: AppendBatch): Promise<AppendResult> {
     const events = batch.events;
-    await w.run('DELETE FROM stage_packed');
-    await w.run('DELETE FROM stage_events');
-    await w.run('DELETE FROM stage_quarantine');
+    // Fresh staging tables: rows DELETEd from a temporary table keep their memory (measured: ~10 MB per
+    // 20,000-event batch, never given back), a replaced table gives it back.
+    await w.run(STAGE_TABLES);
     const plan = events.length > 0 ? planBatch(events) : undefined;
     const unpacked = plan ? await stageEvents(w, events, plan.order) : 0;
     if (batch.quarantine.length > 0) {

@@ -126,31 +126,21 @@ export function packEvent(e: LogEventInput): PackedEvent | undefined {
     if (text === undefined) return undefined;
     original = text;
   }
-  const S = FIELD_SEPARATOR;
-  const packed =
-    e.id +
-    S +
-    raw +
-    S +
-    (appname ?? '') +
-    S +
-    (file ?? '') +
-    S +
-    (host ?? '') +
-    S +
-    (hostname ?? '') +
-    S +
-    (message ?? '') +
-    S +
-    sourceType +
-    S +
-    normalized +
-    S +
-    metadata +
-    S +
-    (e.sourceId ?? '') +
-    S +
-    original;
+  // One join gives a flat string (cheaper to hand to the native side than a chain of concatenations).
+  const packed = [
+    e.id,
+    raw,
+    appname ?? '',
+    file ?? '',
+    host ?? '',
+    hostname ?? '',
+    message ?? '',
+    sourceType,
+    normalized,
+    metadata,
+    e.sourceId ?? '',
+    original,
+  ].join(FIELD_SEPARATOR);
   return { packed, nulls };
 }
 
