@@ -17,11 +17,12 @@
  * rejected -> records_failed, duplicates -> records_duplicate.
  */
 import { open as openFile, stat } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../domain/errors.ts';
 import { isUuid } from '../domain/ids.ts';
 import type { AppendResult, LogEventInput, QuarantineInput, StreamCheckpoint } from '../domain/log-event.ts';
-import { EventIdChain, fingerprint, streamKey as makeStreamKey } from '../ingest/event-id.ts';
+import { EventIdChain, streamKey as makeStreamKey } from '../ingest/event-id.ts';
 import { frameBatches, type FramedRecord, type FramingMode } from '../ingest/framing.ts';
 import { createStreamParser } from '../ingest/index.ts';
 import { LOG_FORMATS, type LogFormat, type StreamParser } from '../ingest/types.ts';
@@ -202,6 +203,7 @@ export class LogIngestService {
       {
         name: path,
         head: head.subarray(0, size),
+        fingerprint: fileFingerprint(path, head),
         size,
         referenceTime: info.mtime,
         open: (offset) =>
@@ -401,6 +403,11 @@ export class LogIngestService {
     input: {
       name: string;
       head: Uint8Array;
+      /**
+       * The stream's fingerprint at `offset`: SHA-256 of its first 4 KiB and of the 4 KiB before `offset`. Only
+       * a stream that can compute it (a file) keeps checkpoints and resumes; stdin is read whole every time.
+       */
+      fingerprint?: ((offset: number) => string) | undefined;
       size: number | null;
       referenceTime: Date;
       open: (offset: number) => AsyncIterable<Uint8Array>;
@@ -417,18 +424,14 @@ export class LogIngestService {
     const firstLine = firstRecordOf(input.head);
     const key = makeStreamKey(resolved.tenantId, resolved.sourceKey, firstLine);
     let checkpoint =
-      opts.resume === false || input.head.length === 0
+      opts.resume === false || input.head.length === 0 || !input.fingerprint
         ? undefined
         : await store.getCheckpoint(resolved.tenantId, key);
     // A file shorter than its checkpoint was rewritten: read it again (ids still keep stored events single).
     if (checkpoint && input.size !== null && checkpoint.offset > input.size) checkpoint = undefined;
     // Only the same stream resumes: its head must match what the checkpoint saw (files that merely share a
     // first line, such as CSV exports with one header, are different streams), and the id chain must go on.
-    if (
-      checkpoint &&
-      (!checkpoint.chain ||
-        checkpoint.headHash !== fingerprint(input.head.subarray(0, Math.min(HEAD_BYTES, checkpoint.offset))))
-    )
+    if (checkpoint && (!checkpoint.chain || checkpoint.headHash !== input.fingerprint?.(checkpoint.offset)))
       checkpoint = undefined;
     if (opts.skipIfCurrent && checkpoint && input.size !== null && checkpoint.offset >= input.size)
       return null;
@@ -453,12 +456,13 @@ export class LogIngestService {
         path: input.name,
         firstSeen,
         records: checkpoint?.records ?? 0,
-        head: input.head,
+        offset: startOffset,
+        fingerprint: input.fingerprint,
       };
       const ids = checkpoint?.chain
         ? EventIdChain.resume(checkpoint.chain)
         : EventIdChain.start(resolved.tenantId, resolved.sourceKey, key);
-      const sink = this.#sink(store, resolved, state, cp, ids, opts);
+      const sink = this.#sink(store, resolved, state, input.fingerprint ? cp : undefined, ids, opts);
       const mode: FramingMode =
         format === 'json' || format === 'windows_event' ? 'auto' : format === 'auto' ? 'auto' : 'lines';
       const batches = frameBatches(input.open(startOffset), {
@@ -502,7 +506,9 @@ export class LogIngestService {
     target: Resolved,
     state: RunState,
     checkpoint:
-      | (Omit<StreamCheckpoint, 'offset' | 'updatedAt' | 'chain' | 'headHash'> & { head: Uint8Array })
+      | (Omit<StreamCheckpoint, 'updatedAt' | 'chain' | 'headHash'> & {
+          fingerprint: ((offset: number) => string) | undefined;
+        })
       | undefined,
     ids: EventIdChain,
     opts: IngestOptions,
@@ -511,7 +517,8 @@ export class LogIngestService {
     let events: LogEventInput[] = [];
     let quarantine: QuarantineInput[] = [];
     let lastTs: Date | null = null;
-    let consumedOffset = 0;
+    // A resumed stream starts where its checkpoint ended: a run that reads nothing new must not move it back.
+    let consumedOffset = checkpoint?.offset ?? 0;
     let consumedRecords = checkpoint?.records ?? 0;
     let pending: Promise<AppendResult> | null = null;
     const meta = (rec: FramedRecord) =>
@@ -535,7 +542,7 @@ export class LogIngestService {
                   offset: consumedOffset,
                   records: consumedRecords,
                   chain: ids.state,
-                  headHash: fingerprint(checkpoint.head.subarray(0, Math.min(HEAD_BYTES, consumedOffset))),
+                  headHash: checkpoint.fingerprint?.(consumedOffset) ?? null,
                 },
               }
             : {}),
@@ -553,6 +560,24 @@ export class LogIngestService {
       opts.onProgress?.(state.progress());
     };
 
+    const reject = (rec: FramedRecord, id: string, reason: string) => {
+      state.reject(reason);
+      const raw =
+        rec.bytes.length > quarantineMaxBytes ? rec.bytes.subarray(0, quarantineMaxBytes) : rec.bytes;
+      quarantine.push({
+        tenantId: target.tenantId,
+        id,
+        runId: state.runId,
+        sourceId: target.sourceId,
+        input: state.input,
+        position: rec.offset,
+        line: rec.line,
+        reason,
+        raw: new Uint8Array(raw),
+        rawSize: rec.size,
+      });
+    };
+
     return {
       /** A blank line: consumed, not a record. */
       advance(end: number) {
@@ -566,29 +591,11 @@ export class LogIngestService {
       flush: () => write(true),
       record(rec: FramedRecord, parser: StreamParser, fallbackTs: Date, peer: string | null): void {
         consumedOffset = rec.end;
-        const eventId = ids.next(rec.offset, rec.bytes);
-        const id = () => eventId;
-        const reject = (reason: string) => {
-          state.reject(reason);
-          const raw =
-            rec.bytes.length > quarantineMaxBytes ? rec.bytes.subarray(0, quarantineMaxBytes) : rec.bytes;
-          quarantine.push({
-            tenantId: target.tenantId,
-            id: id(),
-            runId: state.runId,
-            sourceId: target.sourceId,
-            input: state.input,
-            position: rec.offset,
-            line: rec.line,
-            reason,
-            raw: new Uint8Array(raw),
-            rawSize: rec.size,
-          });
-        };
+        const id = ids.next(rec.offset, rec.bytes);
         if (rec.error || rec.text === null) {
           state.read += 1;
           consumedRecords += 1;
-          reject(rec.error ?? 'invalid_utf8');
+          reject(rec, id, rec.error ?? 'invalid_utf8');
           return;
         }
         const r = parser.parse(rec.text);
@@ -599,12 +606,13 @@ export class LogIngestService {
         state.read += 1;
         consumedRecords += 1;
         if (!r.ok) {
-          reject(r.reason);
+          reject(rec, id, r.reason);
           return;
         }
         const ev = r.event;
         let ts = ev.timestamp;
         const metadata: Record<string, unknown> = meta(rec);
+        if (ev.notes?.length) metadata.notes = ev.notes;
         if (ts) lastTs = ts;
         else {
           ts = lastTs ?? fallbackTs;
@@ -612,7 +620,7 @@ export class LogIngestService {
         }
         events.push({
           tenantId: target.tenantId,
-          id: id(),
+          id,
           timestamp: ts,
           raw: rec.text,
           appname: ev.appname,
@@ -753,6 +761,32 @@ async function readHead(path: string): Promise<Uint8Array> {
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * A file's fingerprint at an offset: SHA-256 of its first 4 KiB and of the 4 KiB before the offset (read
+ * again from the file, once per batch). Two files that share their first lines (CSV headers, pretty-printed
+ * JSON events with one layout) differ in it, so one never resumes from the other's checkpoint.
+ */
+function fileFingerprint(path: string, head: Uint8Array): (offset: number) => string {
+  return (offset) => {
+    const h = createHash('sha256').update(head.subarray(0, Math.min(HEAD_BYTES, offset)));
+    const from = Math.max(0, offset - HEAD_BYTES);
+    const buf = Buffer.alloc(offset - from);
+    const fd = openSync(path, 'r');
+    try {
+      let got = 0;
+      while (got < buf.length) {
+        const n = readSync(fd, buf, got, buf.length - got, from + got);
+        if (n === 0) break;
+        got += n;
+      }
+      h.update(buf.subarray(0, got));
+    } finally {
+      closeSync(fd);
+    }
+    return h.update(`:${offset}`).digest('hex');
+  };
 }
 
 /** The first record's bytes: up to the first LF (CR stripped), at most HEAD_BYTES. */

@@ -3,7 +3,16 @@
  * doubled on re-ingest, bad records quarantined with their reasons while the rest of the batch goes through,
  * resume from the stream checkpoint, HTTP-style batches, file follow.
  */
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +34,12 @@ const matrix: [StoreKind, Engine][] = [
   ['duckdb', 'pglite'],
   ...engines().map((e): [StoreKind, Engine] => ['postgres', e]),
 ];
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((d) => (d.isDirectory() ? listFiles(join(dir, d.name)) : [join(dir, d.name)]))
+    .sort();
+}
 
 describe.each(matrix)('ingest pipeline into %s (relational: %s)', (store, engine) => {
   let t: TestDb;
@@ -80,6 +95,59 @@ describe.each(matrix)('ingest pipeline into %s (relational: %s)', (store, engine
       expect(page.items[0]!.sourceType).toBe('syslog_rfc3164');
     },
   );
+
+  // The real-data sweep runs once, on the default store (the PostgreSQL store runs every other test here).
+  if (store === 'duckdb')
+    it.skipIf(!hasShared)(
+      'ingests every shared log file, the OTRF data sets and the SigmaHQ regression events with no reject',
+      async () => {
+        const files = [
+          ...listFiles(join(SHARED, 'logs')),
+          ...listFiles(join(SHARED, 'sigma_logs/otrf_security_datasets')).filter(
+            (f) => !/\/(LICENSE|[^/]+\.ya?ml)$/.test(f),
+          ),
+          ...listFiles(join(SHARED, 'sigma_logs/sigmahq_regression_data')).filter((f) =>
+            /\.(json|jsoncls|raw)$/.test(f),
+          ),
+        ];
+        expect(files.length).toBeGreaterThan(140);
+        let read = 0;
+        const rejected: string[] = [];
+        const seen = new Set<string>();
+        const tenant = await makeTenant(t.db, 'All');
+        for (const f of files) {
+          const s = await c.services.logIngest.ingestFile({ tenant: tenant.slug }, f);
+          expect(s.read, f).toBe(s.accepted + s.rejected + s.duplicates);
+          // A file whose bytes equal an earlier file's (one regression .jsoncls repeats its .json) is all
+          // duplicates, as it should be; every other file adds all its records.
+          const digest = createHash('sha256').update(readFileSync(f)).digest('hex');
+          expect(s.duplicates, f).toBe(seen.has(digest) ? s.read : 0);
+          seen.add(digest);
+          if (s.rejected) rejected.push(`${f}: ${JSON.stringify(s.rejectReasons)}`);
+          read += s.read;
+        }
+        expect(rejected, rejected.join('\n')).toEqual([]);
+        expect(read).toBeGreaterThan(140_000);
+        const logs = await c.logStore();
+        const stored = await logs.count(tenant.id);
+        expect(stored).toBeGreaterThan(140_000);
+        expect(stored).toBeLessThanOrEqual(read);
+        // Windows events of both shapes (nested regression events, flat OTRF) share one normalised vocabulary.
+        expect(await logs.count(tenant.id, { filters: { source_type: 'windows_event' } })).toBeGreaterThan(
+          7_900,
+        );
+        const sysmon = await logs.fetchLogs(tenant.id, {
+          filters: { 'normalized.channel': 'Microsoft-Windows-Sysmon/Operational' },
+          limit: 50,
+        });
+        expect(sysmon.items.length).toBe(50);
+        for (const e of sysmon.items) {
+          expect(e.normalized.event_id).toBeTypeOf('number');
+          expect(e.normalized.event_data).toBeTypeOf('object');
+        }
+      },
+      240_000,
+    );
 
   it.skipIf(!hasShared)(
     're-ingesting the same file adds nothing: every record a duplicate (with and without resume)',
@@ -138,6 +206,33 @@ describe.each(matrix)('ingest pipeline into %s (relational: %s)', (store, engine
     const again = await c.services.logIngest.ingestFile({ tenant: a.slug }, path, { resume: false });
     expect(again).toMatchObject({ read: 6, accepted: 0 });
     expect(again.read).toBe(again.accepted + again.rejected + again.duplicates);
+  });
+
+  it('never resumes a file from the checkpoint of another file that shares its first line', async () => {
+    const header = 'time,name,ip,host\n';
+    const one = join(dir, 'alerts-one.csv');
+    const two = join(dir, 'alerts-two.csv');
+    writeFileSync(one, header + '1643069179,scan,10.0.0.1,a\n1643069180,scan,10.0.0.2,b\n');
+    writeFileSync(
+      two,
+      header + '1643069190,login,10.0.0.3,c\n1643069191,login,10.0.0.4,d\n1643069192,x,10.0.0.5,e\n',
+    );
+    expect(await c.services.logIngest.ingestFile({ tenant: a.slug }, one)).toMatchObject({
+      accepted: 2,
+      skipped: 1,
+    });
+    // Read again: all resumed, and the checkpoint stays at the end of the file.
+    expect(await c.services.logIngest.ingestFile({ tenant: a.slug }, one)).toMatchObject({
+      read: 2,
+      accepted: 0,
+      resumed: 2,
+    });
+    expect(await c.services.logIngest.ingestFile({ tenant: a.slug }, two)).toMatchObject({
+      read: 3,
+      accepted: 3,
+      resumed: 0,
+      rejected: 0,
+    });
   });
 
   it('resumes from the checkpoint after a partial run: the rest is read, nothing doubled', async () => {

@@ -131,11 +131,12 @@ const pageOf = z.object({ items: z.array(logEventSchema), nextCursor: z.string()
 export function registerLogRoutes(app: ApiApp, services: ApiServices): void {
   const { logs, logIngest } = services;
 
-  // NDJSON bodies arrive as text; the JSON-array form uses the default JSON parser.
+  // NDJSON bodies arrive as a byte string (latin1: one char per byte, lossless), so the framer sees the exact
+  // bytes and can quarantine a line that is not UTF-8; the JSON-array form uses the default JSON parser.
   app.addContentTypeParser(
     ['application/x-ndjson', 'application/jsonl'],
-    { parseAs: 'string' },
-    (_req, body, done) => done(null, body),
+    { parseAs: 'buffer' },
+    (_req, body, done) => done(null, (body as Buffer).toString('latin1')),
   );
 
   app.post(

@@ -277,6 +277,8 @@ export class DuckDbLogStore implements LogStore {
       allow_community_extensions: 'false',
       allow_unsigned_extensions: 'false',
       lock_configuration: 'true',
+      // Fewer automatic checkpoints while ingesting (each compresses what was appended); the WAL stays bounded.
+      checkpoint_threshold: '256MB',
     };
     if (this.#options.threads !== undefined) config.threads = String(this.#options.threads);
     if (this.#options.memoryLimit !== undefined) config.memory_limit = this.#options.memoryLimit;
