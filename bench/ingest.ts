@@ -233,31 +233,33 @@ async function rawAppender(rows: LogEventRow[], path: string): Promise<number> {
       file varchar, host varchar, hostname varchar, message varchar, procid integer, source_type varchar,
       normalized json, metadata json, ingestion_time timestamptz, source_id uuid, original json)`,
   );
-  // Values as the appender takes them (strings for uuid/json/timestamps; cast on append by DuckDB).
-  const types = [
-    VARCHAR,
-    VARCHAR,
-    BIGINT,
-    VARCHAR,
-    VARCHAR,
-    VARCHAR,
-    VARCHAR,
-    VARCHAR,
-    VARCHAR,
-    VARCHAR,
-    INTEGER,
-    VARCHAR,
-    VARCHAR,
-    VARCHAR,
-    VARCHAR,
-    VARCHAR,
-    VARCHAR,
+  // The same columns, in this order, as the appender takes them: text for uuid, json and timestamps (cast by
+  // one INSERT ... SELECT, as any store must), numbers for seq and procid.
+  const names = [
+    'tenant_id',
+    'id',
+    'seq',
+    'raw',
+    'appname',
+    'file',
+    'host',
+    'hostname',
+    'message',
+    'procid',
+    'source_type',
+    'normalized',
+    'metadata',
+    'source_id',
+    'original',
+    'timestamp',
+    'ingestion_time',
   ];
-  const t0 = performance.now();
+  const types = names.map((n) => (n === 'seq' ? BIGINT : n === 'procid' ? INTEGER : VARCHAR));
   await conn.run(
-    'create temp table stage as select * exclude (timestamp, ingestion_time), timestamp::varchar as timestamp, ingestion_time::varchar as ingestion_time from logs limit 0',
+    `create temp table stage (${names.map((n, i) => `"${n}" ${i === 2 ? 'bigint' : i === 9 ? 'integer' : 'varchar'}`).join(', ')})`,
   );
-  const ap = await conn.createAppender('stage');
+  const t0 = performance.now();
+  const ap = await conn.createAppender('stage', 'main', 'temp');
   const CH = 2048;
   for (let off = 0; off < rows.length; off += CH) {
     const n = Math.min(CH, rows.length - off);
@@ -273,9 +275,9 @@ async function rawAppender(rows: LogEventRow[], path: string): Promise<number> {
       cols[6]![j] = r.host;
       cols[7]![j] = r.hostname;
       cols[8]![j] = r.message;
-      cols[9]![j] = JSON.stringify(r.normalized);
-      cols[10]![j] = r.procid;
-      cols[11]![j] = r.sourceType;
+      cols[9]![j] = r.procid;
+      cols[10]![j] = r.sourceType;
+      cols[11]![j] = JSON.stringify(r.normalized);
       cols[12]![j] = JSON.stringify(r.metadata);
       cols[13]![j] = r.sourceId;
       cols[14]![j] = r.original === null ? null : JSON.stringify(r.original);
@@ -298,13 +300,13 @@ async function rawAppender(rows: LogEventRow[], path: string): Promise<number> {
 async function growDuck(path: string, target: number): Promise<number> {
   const inst = await duckdb.DuckDBInstance.create(path);
   const conn = await inst.connect();
-  const count = async () => Number((await conn.runAndReadAll('select count(*) from logs')).getRows()[0]![0]);
+  const count = async () => Number((await conn.runAndReadAll('select count(*) from log_events')).getRows()[0]![0]);
   let n = await count();
   const base = n;
   while (n < target) {
     const take = Math.min(base, target - n);
     await conn.run(
-      `insert into logs by name select * replace (uuid() as id, seq + ${n} as seq) from logs where seq <= ${take}`,
+      `insert into log_events by name select * replace (uuid() as id, seq + ${n} as seq) from log_events where seq <= ${take}`,
     );
     n = await count();
   }

@@ -102,6 +102,14 @@ export const configSchema = z
         store: z.enum(['duckdb', 'postgres']).default('duckdb'),
         /** DuckDB file; default <dataDir>/logs.duckdb. */
         path: z.string().min(1).optional(),
+        /**
+         * DuckDB's memory limit (its buffer pool), e.g. `1GB`: bounds the store's memory whatever the input size.
+         * DuckDB's own default is 80% of RAM.
+         */
+        memoryLimit: z
+          .string()
+          .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 512MB or 2GB')
+          .default('1GB'),
         /** IANA time zone for timestamps that carry no offset (RFC 3164, Apache). */
         timezone: z
           .string()

@@ -38,7 +38,10 @@ export interface LogEventInput {
 
 /** One stored event as read back. */
 export interface LogEventRow extends LogEventInput {
-  /** Ingest sequence number: per store, increasing in commit order (the periodic fetcher's watermark). */
+  /**
+   * Ingest sequence number, increasing in commit order within a tenant (the periodic fetcher's watermark):
+   * store-wide in DuckDB, a per-tenant counter in PostgreSQL. Never reused, never out of commit order.
+   */
   seq: number;
   ingestionTime: Date;
 }

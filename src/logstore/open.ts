@@ -19,7 +19,7 @@ export async function openLogStore(config: Config, db: Database, logger: Logger)
     const { DuckDbLogStore } = await import('./duckdb/duckdb-log-store.ts');
     const path = config.logs.path!;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    store = new DuckDbLogStore(path);
+    store = new DuckDbLogStore(path, { memoryLimit: config.logs.memoryLimit });
   }
   await store.init();
   logger.debug({ store: store.kind }, 'log store open');
