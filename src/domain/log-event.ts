@@ -120,7 +120,11 @@ export interface LogQuery {
   to?: Date;
   /** Equality filters: a column or `normalized.<key>` -> value (or any of several values). */
   filters?: Record<string, string | number | (string | number)[]>;
-  /** Case-insensitive substring of message or raw. */
+  /**
+   * Case-insensitive substring of the raw record, or of the message of a structured record (json,
+   * windows_event, csv, cef: their raw text escapes what the message holds decoded). A text line's message is
+   * a piece of its raw line, so it is not searched twice.
+   */
   text?: string;
   /** Page size (default 100, max 10,000). */
   limit?: number;

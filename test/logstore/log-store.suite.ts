@@ -342,18 +342,25 @@ export function describeLogStore(name: string, open: () => Promise<OpenedStore>)
         expect(ids(byId.items)).toEqual([sshd.items[0]!.id]);
       });
 
-      it('matches text case-insensitively in message or raw, with LIKE wildcards taken literally', async () => {
+      it('matches text case-insensitively in raw (and a structured record’s message), LIKE wildcards literal', async () => {
         const t = uuidv7();
+        const json = { sourceType: 'json' };
         await store.append({
           tenantId: t,
           events: [
-            makeEvent(t, 1, { message: 'Failed PASSWORD for root', raw: 'r1' }),
+            makeEvent(t, 1, {
+              ...json,
+              message: 'Failed PASSWORD for root',
+              raw: '{"msg":"Failed PASSWORD\\u0020for root"}',
+            }),
             makeEvent(t, 2, { message: 'ok', raw: 'sshd: failed password for bob' }),
-            makeEvent(t, 3, { message: 'disk 100% full', raw: 'r3' }),
-            makeEvent(t, 4, { message: 'disk 1000 full', raw: 'r4' }),
-            makeEvent(t, 5, { message: 'a_b', raw: 'r5' }),
-            makeEvent(t, 6, { message: 'axb', raw: 'r6' }),
+            makeEvent(t, 3, { message: 'disk 100% full', raw: 'kernel: disk 100% full' }),
+            makeEvent(t, 4, { message: 'disk 1000 full', raw: 'kernel: disk 1000 full' }),
+            makeEvent(t, 5, { ...json, message: 'a_b', raw: 'r5' }),
+            makeEvent(t, 6, { ...json, message: 'axb', raw: 'r6' }),
             makeEvent(t, 7, { message: null, raw: 'path C:\\temp' }),
+            // A text line's message is not searched apart from its raw line.
+            makeEvent(t, 8, { message: 'failed password (message only)', raw: 'r8' }),
           ],
           quarantine: [],
         });
@@ -362,7 +369,7 @@ export function describeLogStore(name: string, open: () => Promise<OpenedStore>)
         expect(await store.count(t, { text: 'a_b' })).toBe(1);
         expect(await store.count(t, { text: 'c:\\temp' })).toBe(1);
         expect(await store.count(t, { text: "'; DROP TABLE logs; --" })).toBe(0);
-        expect(await store.count(t, { text: '' })).toBe(7);
+        expect(await store.count(t, { text: '' })).toBe(8);
       });
 
       it('fetchRecent returns the last N minutes only', async () => {

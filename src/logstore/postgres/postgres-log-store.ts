@@ -142,7 +142,12 @@ function planWhere(tenantId: string, plan: LogQueryPlan): Where {
   }
   if (plan.text) {
     const pattern = w.p(`%${escapeLike(plan.text)}%`);
-    w.add(`(message ilike ${pattern} escape '\\' or raw ilike ${pattern} escape '\\')`);
+    // As the DuckDB store: the raw record, and the decoded message of structured records only (a text
+    // line's message is a piece of its raw line).
+    w.add(
+      `(raw ilike ${pattern} escape '\\' or (source_type in ('json', 'windows_event', 'csv', 'cef') ` +
+        `and message ilike ${pattern} escape '\\'))`,
+    );
   }
   return w;
 }
