@@ -215,7 +215,10 @@ export class LogIngestService {
     );
   }
 
-  /** Ingest a byte stream that cannot be reopened (stdin): already-stored records are read and skipped. */
+  /**
+   * Ingest a byte stream that cannot be reopened (stdin). It keeps no checkpoint: piping the same input again
+   * reads it whole, and its records come out as duplicates (their ids are already stored).
+   */
   async ingestChunks(
     target: IngestTarget,
     name: string,

@@ -13,6 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -247,6 +248,18 @@ describe.each(matrix)('ingest pipeline into %s (relational: %s)', (store, engine
     expect(second).toMatchObject({ read: 1500, accepted: 300, duplicates: 1200, resumed: 1200 });
     const n = await (await c.logStore()).count(a.id, { filters: { file: path } });
     expect(n).toBe(1500);
+  });
+
+  it('ingests a byte stream (stdin): piped again, every record is a duplicate', async () => {
+    const text = Array.from(
+      { length: 50 },
+      (_, i) => `Mar  6 00:00:${String(i).padStart(2, '0')} pipe app[${i}]: line ${i}\n`,
+    ).join('');
+    const chunks = () => Readable.from([Buffer.from(text.slice(0, 333)), Buffer.from(text.slice(333))]);
+    const first = await c.services.logIngest.ingestChunks({ tenant: a.slug }, 'stdin', chunks());
+    expect(first).toMatchObject({ read: 50, accepted: 50, duplicates: 0 });
+    const again = await c.services.logIngest.ingestChunks({ tenant: a.slug }, 'stdin', chunks());
+    expect(again).toMatchObject({ read: 50, accepted: 0, duplicates: 50, resumed: 0 });
   });
 
   it('ingests already-framed records (HTTP batches): a retried batch adds nothing', async () => {
