@@ -81,6 +81,12 @@ export interface LogStore {
     opts?: { runId?: string; limit?: number; offset?: number },
   ): Promise<{ items: QuarantineRow[]; total: number }>;
 
+  /**
+   * Drop whole time partitions older than the longest retention of every tenant (stores that partition:
+   * PostgreSQL). Their rows are past every tenant's cut-off, so this only does at once what purge would do.
+   */
+  dropExpiredPartitions?(now?: Date): Promise<{ cutoff: Date | null; dropped: string[] }>;
+
   /** Delete the tenant's events older than `before` (and quarantine rows received before it). */
   purge(tenantId: string, before: Date): Promise<{ events: number; quarantined: number }>;
 

@@ -64,6 +64,32 @@ export class IngestionRunRepository {
     });
   }
 
+  /**
+   * Close, as failed, the runs of a kind still `running` that started before `before`: runs whose process
+   * ended without finishing them (killed, crashed). Returns their ids.
+   */
+  async abandon(kind: IngestionRunStart['kind'], before: Date, message: string): Promise<string[]> {
+    return this.db.platform(async (tx) => {
+      const rows = await tx
+        .update(ingestionRuns)
+        .set({
+          status: 'failed',
+          errorMessage: message,
+          completedAt: sql`now()`,
+          durationSeconds: sql`greatest(0, extract(epoch from (now() - ${ingestionRuns.startedAt})))::float8`,
+        })
+        .where(
+          and(
+            eq(ingestionRuns.kind, kind),
+            eq(ingestionRuns.status, 'running'),
+            sql`${ingestionRuns.startedAt} < ${before.toISOString()}::timestamptz`,
+          ),
+        )
+        .returning({ id: ingestionRuns.id });
+      return rows.map((r) => r.id);
+    });
+  }
+
   async get(id: string): Promise<IngestionRun | undefined> {
     if (!isUuid(id)) return undefined;
     const [row] = await this.db.platform((tx) =>

@@ -141,13 +141,39 @@ interface Sink {
 }
 
 export class LogIngestService {
+  #opened: Promise<LogStore> | undefined;
+
   constructor(
-    private readonly store: () => Promise<LogStore>,
+    private readonly openStore: () => Promise<LogStore>,
     private readonly tenants: TenantRepository,
     private readonly sources: SourceRepository,
     private readonly runs: IngestionRunRepository,
     private readonly settings: IngestSettings,
   ) {}
+
+  /**
+   * The log store. The DuckDB store is one process's at a time (a file lock), so when this process opens it,
+   * every log ingestion run still `running` from before belongs to a process that died mid-run (kill -9, a
+   * crash): those runs are closed as failed, and the next run of the same input resumes from its checkpoint.
+   */
+  store(): Promise<LogStore> {
+    this.#opened ??= (async () => {
+      const openedAt = new Date();
+      const store = await this.openStore();
+      if (store.kind === 'duckdb') {
+        await this.runs.abandon(
+          'logs',
+          openedAt,
+          'interrupted: the process ended before the run finished; what it committed is kept, and the next run of the same input resumes after it',
+        );
+      }
+      return store;
+    })().catch((e: unknown) => {
+      this.#opened = undefined;
+      throw e;
+    });
+    return this.#opened;
+  }
 
   /** The tenant and source named by a caller (id, slug or name), or NotFound. */
   async resolve(target: IngestTarget): Promise<Resolved> {

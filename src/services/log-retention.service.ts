@@ -30,6 +30,8 @@ export interface RetentionRunResult {
   quarantined: number;
   purged: TenantPurgeResult[];
   failures: { tenantId: string; slug: string; error: string }[];
+  /** Whole partitions dropped first (PostgreSQL store: days past every tenant's retention). */
+  partitionsDropped?: string[];
 }
 
 /** The cut-off for a retention of `days` days at `now`: exactly `days` × 24 h earlier. */
@@ -54,6 +56,16 @@ export class LogRetentionService {
   /** Purge every tenant's expired logs; failures are collected, not thrown. */
   async purgeAll(now: Date = new Date(), signal?: AbortSignal): Promise<RetentionRunResult> {
     const result: RetentionRunResult = { tenants: 0, events: 0, quarantined: 0, purged: [], failures: [] };
+    // Days past every tenant's retention go first, whole (a partition drop, not a row-by-row delete).
+    if (this.logStore.dropExpiredPartitions) {
+      try {
+        const { dropped } = await this.logStore.dropExpiredPartitions(now);
+        result.partitionsDropped = dropped;
+        if (dropped.length) this.logger.info({ dropped }, 'dropped expired log partitions');
+      } catch (err) {
+        this.logger.error({ err }, 'dropping expired log partitions failed; purging row by row');
+      }
+    }
     for (let offset = 0; ; offset += TENANT_PAGE) {
       const page = await this.tenants.list({ limit: TENANT_PAGE, offset });
       for (const tenant of page.items) {

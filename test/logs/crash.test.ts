@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Database } from '../../src/db/client.ts';
 
 const BIN = resolve(import.meta.dirname, '../../bin/vigil.js');
 const LINES = 300_000;
@@ -97,5 +98,18 @@ describe('ingest survives kill -9', () => {
       ]),
     ) as { rows: unknown[][] };
     expect(q.rows[0]!.map(Number)).toEqual([LINES, LINES, LINES]);
+
+    // The killed run is closed as failed (interrupted) when the next process opens the store; the rerun succeeded.
+    const db = await Database.open({ dataDir: join(dir, 'pg') });
+    try {
+      const runs = await db.query<{ status: string; error_message: string | null; records_inserted: number }>(
+        `select status, error_message, records_inserted from ingestion_runs where kind = 'logs' order by started_at`,
+      );
+      expect(runs.map((r) => r.status)).toEqual(['failed', 'success']);
+      expect(runs[0]!.error_message).toMatch(/^interrupted/);
+      expect(runs[1]!.records_inserted).toBe(summary.accepted);
+    } finally {
+      await db.close();
+    }
   }, 300_000);
 });

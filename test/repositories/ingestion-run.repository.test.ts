@@ -146,4 +146,25 @@ describe.each(engines())('IngestionRunRepository on %s', (engine) => {
     expect(global.items.some((r) => r.id === made[0]!.id)).toBe(true);
     await expect(repo.list({ sort: 'details' })).rejects.toMatchObject({ issues: [{ path: 'sort' }] });
   });
+
+  // Last: it leaves runs behind that the listing tests above would count.
+  it('abandons only running runs of the kind that started before the cut-off', async () => {
+    const stale = await repo.start({ source: src('logs:/var/log/a'), kind: 'logs', tenantId: a.id });
+    const intel = await repo.start({ source: src('kev'), kind: 'intel' });
+    const done = await repo.start({ source: src('logs:/var/log/b'), kind: 'logs', tenantId: a.id });
+    await repo.finish(done.id, { status: 'success' });
+    await new Promise((r) => setTimeout(r, 20));
+    const cutoff = new Date();
+    await new Promise((r) => setTimeout(r, 20));
+    const fresh = await repo.start({ source: src('logs:/var/log/c'), kind: 'logs', tenantId: a.id });
+    const ids = await repo.abandon('logs', cutoff, 'interrupted: test');
+    expect(ids).toContain(stale.id);
+    expect(ids).not.toContain(intel.id);
+    expect(ids).not.toContain(done.id);
+    expect(ids).not.toContain(fresh.id);
+    expect(await repo.get(stale.id)).toMatchObject({ status: 'failed', errorMessage: 'interrupted: test' });
+    expect((await repo.get(stale.id))!.completedAt).toBeInstanceOf(Date);
+    expect(await repo.get(fresh.id)).toMatchObject({ status: 'running' });
+    expect(await repo.get(intel.id)).toMatchObject({ status: 'running' });
+  });
 });

@@ -107,3 +107,55 @@ describe.each(engines())('LogRetentionService on %s', (engine) => {
     expect(records.some((x) => x.level === LEVEL.error && x.tenantId === a.id)).toBe(true);
   });
 });
+
+describe.each(engines())('LogRetentionService over the PostgreSQL log store on %s', (engine) => {
+  it('drops whole days past every tenant’s retention, then purges row by row', async () => {
+    const t = await createTestDb(engine);
+    try {
+      const { PostgresLogStore } = await import('../../src/logstore/postgres/postgres-log-store.ts');
+      const store = new PostgresLogStore(t.db);
+      await store.init();
+      const tenants = new TenantRepository(t.db);
+      const a = await makeTenant(t.db, 'Short');
+      const b = await makeTenant(t.db, 'Long');
+      await tenants.update(a.id, { retentionDays: 10 });
+      await tenants.update(b.id, { retentionDays: 30 });
+      const now = Date.now();
+      const ev = (tenantId: string, days: number, i: number) => ({
+        tenantId,
+        id: uuidv7(now - days * DAY + i),
+        timestamp: new Date(now - days * DAY),
+        raw: `event ${days} days old`,
+        appname: null,
+        file: null,
+        host: null,
+        hostname: null,
+        message: null,
+        procid: null,
+        sourceType: 'text',
+        normalized: {},
+        metadata: {},
+        sourceId: null,
+        original: null,
+      });
+      for (const [tenant, i0] of [
+        [a, 0],
+        [b, 10],
+      ] as const) {
+        await store.append({
+          tenantId: tenant.id,
+          events: [ev(tenant.id, 40, i0), ev(tenant.id, 20, i0 + 1), ev(tenant.id, 5, i0 + 2)],
+          quarantine: [],
+        });
+      }
+      const r = await new LogRetentionService(store, tenants, captureLogger().logger).purgeAll(new Date(now));
+      // 40 days is past both retentions: its partition is dropped whole.
+      expect(r.partitionsDropped?.length).toBeGreaterThanOrEqual(1);
+      // 20 days is past A's 10 only: deleted row by row for A, kept for B.
+      expect(await store.count(a.id)).toBe(1);
+      expect(await store.count(b.id)).toBe(2);
+    } finally {
+      await t.dispose();
+    }
+  });
+});
