@@ -300,7 +300,8 @@ async function rawAppender(rows: LogEventRow[], path: string): Promise<number> {
 async function growDuck(path: string, target: number): Promise<number> {
   const inst = await duckdb.DuckDBInstance.create(path);
   const conn = await inst.connect();
-  const count = async () => Number((await conn.runAndReadAll('select count(*) from log_events')).getRows()[0]![0]);
+  const count = async () =>
+    Number((await conn.runAndReadAll('select count(*) from log_events')).getRows()[0]![0]);
   let n = await count();
   const base = n;
   while (n < target) {
