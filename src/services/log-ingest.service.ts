@@ -25,6 +25,7 @@ import type { AppendResult, LogEventInput, QuarantineInput, StreamCheckpoint } f
 import { EventIdChain, streamKey as makeStreamKey } from '../ingest/event-id.ts';
 import { frameBatches, type FramedRecord, type FramingMode } from '../ingest/framing.ts';
 import { createStreamParser } from '../ingest/index.ts';
+import { isValidTimeZone } from '../ingest/timestamp.ts';
 import { LOG_FORMATS, type LogFormat, type StreamParser } from '../ingest/types.ts';
 import type { LogStore } from '../logstore/log-store.ts';
 import type { IngestionRunRepository } from '../repositories/ingestion-run.repository.ts';
@@ -280,6 +281,7 @@ export class LogIngestService {
     records: InputRecord[],
     opts: IngestOptions = {},
   ): Promise<IngestSummary> {
+    this.#checkOptions(opts);
     const resolved = 'tenantId' in target ? target : await this.resolve(target);
     const store = await this.store();
     const run = await this.#startRun(resolved, name, opts);
@@ -341,6 +343,7 @@ export class LogIngestService {
     name: string,
     opts: IngestOptions & { rotateSeconds?: number } = {},
   ): { push(records: InputRecord[]): Promise<void>; close(): Promise<IngestSummary | null> } {
+    this.#checkOptions(opts);
     const rotateMs = (opts.rotateSeconds ?? 300) * 1000;
     let current: {
       state: RunState;
@@ -443,13 +446,10 @@ export class LogIngestService {
     },
     opts: StreamOptions,
   ): Promise<IngestSummary | null> {
+    this.#checkOptions(opts);
     const resolved = await this.resolve(target);
     const store = await this.store();
     const format = opts.format ?? 'auto';
-    if (!LOG_FORMATS.includes(format))
-      throw new ValidationError(`unknown format ${format}`, [
-        { path: 'format', message: `one of ${LOG_FORMATS.join(', ')}` },
-      ]);
     const firstLine = firstRecordOf(input.head);
     const key = makeStreamKey(resolved.tenantId, resolved.sourceKey, firstLine);
     let checkpoint =
@@ -519,6 +519,19 @@ export class LogIngestService {
       await this.#fail(state, e);
       throw e;
     }
+  }
+
+  /** Options every way in checks before it opens a run: a known format and time zone. */
+  #checkOptions(opts: IngestOptions): void {
+    const format = opts.format ?? 'auto';
+    if (!LOG_FORMATS.includes(format))
+      throw new ValidationError(`unknown format ${format}`, [
+        { path: 'format', message: `one of ${LOG_FORMATS.join(', ')}` },
+      ]);
+    if (opts.timezone !== undefined && !isValidTimeZone(opts.timezone))
+      throw new ValidationError(`unknown time zone ${opts.timezone}`, [
+        { path: 'timezone', message: 'an IANA time zone such as UTC or Europe/Paris' },
+      ]);
   }
 
   #parser(opts: IngestOptions, referenceTime: Date) {

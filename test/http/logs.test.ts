@@ -47,6 +47,23 @@ describe.each(engines())('/api/v1/logs on %s', (engine) => {
     });
   });
 
+  it('answers a bad format or time zone with a 400 naming it, and opens no run', async () => {
+    const before = (await h.call('adminA', { method: 'GET', url: '/api/v1/ingestion-runs?kind=logs' })).json()
+      .total;
+    const tz = await h.call('adminA', {
+      method: 'POST',
+      url: `${URL}?timezone=Mars/Olympus`,
+      payload: ['x'],
+    });
+    expect(tz.statusCode).toBe(400);
+    expect(tz.json().errors).toEqual([expect.objectContaining({ path: 'timezone' })]);
+    const fmt = await h.call('adminA', { method: 'POST', url: `${URL}?format=xml`, payload: ['x'] });
+    expect(fmt.statusCode).toBe(400);
+    const after = (await h.call('adminA', { method: 'GET', url: '/api/v1/ingestion-runs?kind=logs' })).json()
+      .total;
+    expect(after).toBe(before);
+  });
+
   it('ingests a JSON array of objects and raw lines', async () => {
     const r = await h.call('analystA', {
       method: 'POST',
