@@ -17,8 +17,9 @@ export function registerServe(program: Command, ctx: CliContext): void {
       const c = await ctx.container();
       const init = await c.services.setup.init();
       printInitResult(init, (line) => process.stdout.write(line + '\n'));
-      // The log store opens at start: a locked DuckDB file fails here, clearly, not on the first request.
-      await c.logStore();
+      // The log store opens at start: a locked DuckDB file fails here, clearly, not on the first request; and
+      // log ingestion runs a killed process left `running` are closed as interrupted.
+      await c.services.logIngest.store();
       const background = await startBackground(c);
       await startServer(c, {
         beforeClose: () => background.stop(),
