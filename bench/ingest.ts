@@ -23,6 +23,7 @@ import { createLogger } from '../src/config/logger.ts';
 import { createContainer, type Container } from '../src/container.ts';
 import { Database } from '../src/db/client.ts';
 import { Migrator } from '../src/db/migrator.ts';
+import { DuckDbLogStore } from '../src/logstore/duckdb/duckdb-log-store.ts';
 import type { LogEventRow } from '../src/domain/log-event.ts';
 import { generateLines, loadTemplates } from './lib/loghub-generator.ts';
 
@@ -226,13 +227,12 @@ async function main() {
 /** The baseline: build data chunks from finished rows and append them; rows/s. */
 async function rawAppender(rows: LogEventRow[], path: string): Promise<number> {
   const { DuckDBInstance, DuckDBDataChunk, VARCHAR, BIGINT, INTEGER } = duckdb;
+  // The store's own table (its init creates it), so the baseline writes exactly the same schema.
+  const empty = new DuckDbLogStore(path);
+  await empty.init();
+  await empty.close();
   const inst = await DuckDBInstance.create(path);
   const conn = await inst.connect();
-  await conn.run(
-    `create table logs (tenant_id uuid, id uuid, seq bigint, timestamp timestamptz, raw varchar, appname varchar,
-      file varchar, host varchar, hostname varchar, message varchar, procid integer, source_type varchar,
-      normalized json, metadata json, ingestion_time timestamptz, source_id uuid, original json)`,
-  );
   // The same columns, in this order, as the appender takes them: text for uuid, json and timestamps (cast by
   // one INSERT ... SELECT, as any store must), numbers for seq and procid.
   const names = [
@@ -254,10 +254,9 @@ async function rawAppender(rows: LogEventRow[], path: string): Promise<number> {
     'timestamp',
     'ingestion_time',
   ];
+  const sqlType = (n: string) => (n === 'seq' ? 'bigint' : n === 'procid' ? 'integer' : 'varchar');
   const types = names.map((n) => (n === 'seq' ? BIGINT : n === 'procid' ? INTEGER : VARCHAR));
-  await conn.run(
-    `create temp table stage (${names.map((n, i) => `"${n}" ${i === 2 ? 'bigint' : i === 9 ? 'integer' : 'varchar'}`).join(', ')})`,
-  );
+  await conn.run(`create temp table stage (${names.map((n) => `"${n}" ${sqlType(n)}`).join(', ')})`);
   const t0 = performance.now();
   const ap = await conn.createAppender('stage', 'main', 'temp');
   const CH = 2048;
@@ -289,7 +288,7 @@ async function rawAppender(rows: LogEventRow[], path: string): Promise<number> {
     ap.appendDataChunk(chunk);
   }
   ap.closeSync();
-  await conn.run('insert into logs by name select * from stage');
+  await conn.run('insert into log_events by name select * from stage');
   const rate = (rows.length * 1000) / (performance.now() - t0);
   conn.closeSync();
   inst.closeSync();

@@ -8,10 +8,12 @@
  * - every record read ends as exactly one of accepted, rejected (quarantined with its reason and raw bytes)
  *   or duplicate, so `read = accepted + rejected + duplicates` holds for every run (blank lines are not
  *   records; CSV header lines are counted apart as `skipped`);
- * - event ids derive from the tenant, the source, the stream's identity (its first line, not its path) and
- *   the record's byte position, so re-ingesting the same input yields the same ids and the store drops them;
- * - a stream's checkpoint (bytes and records consumed) commits with the batch that consumed them, so after a
- *   crash the next run resumes where the last commit ended: each line stored exactly once.
+ * - event ids are a SHA-256 chain over each record's position and bytes (src/ingest/event-id.ts
+ *   EventIdChain), seeded with the tenant, the source and the stream's first line: the same input (a file
+ *   read again, a copy of it, a retried HTTP batch) yields the same ids, and the store drops them;
+ * - a file's checkpoint (bytes and records consumed, the chain's state, a fingerprint of its head and of the
+ *   bytes before the offset) commits with the batch that consumed them, so after a crash the next run of the
+ *   same file resumes where the last commit ended: each line stored exactly once.
  *
  * Every run is an `ingestion_runs` row (kind `logs`): read -> records_fetched, accepted -> records_inserted,
  * rejected -> records_failed, duplicates -> records_duplicate.
@@ -276,13 +278,13 @@ export class LogIngestService {
    * record's text and its index in the batch, so a retried batch adds nothing.
    */
   async ingestRecords(
-    target: IngestTarget | Resolved,
+    target: IngestTarget,
     name: string,
     records: InputRecord[],
     opts: IngestOptions = {},
   ): Promise<IngestSummary> {
     this.#checkOptions(opts);
-    const resolved = 'tenantId' in target ? target : await this.resolve(target);
+    const resolved = await this.resolve(target);
     const store = await this.store();
     const run = await this.#startRun(resolved, name, opts);
     const state = new RunState(run.id, name, opts.format ?? 'auto', null);
@@ -304,24 +306,9 @@ export class LogIngestService {
           state.blank += 1;
           continue;
         }
-        const bytes = r.bytes
-          ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength)
-          : Buffer.from(r.text ?? '', 'utf8');
-        state.bytes += bytes.length;
-        sink.record(
-          {
-            offset: i,
-            end: i + 1,
-            line: r.line ?? null,
-            text: r.text,
-            bytes,
-            size: r.size ?? bytes.length,
-            error: r.error ?? null,
-          },
-          parser,
-          receivedAt,
-          r.peer ?? null,
-        );
+        const rec = framedRecord(r, i);
+        state.bytes += rec.bytes.length;
+        sink.record(rec, parser, receivedAt, r.peer ?? null);
         if (sink.full) await sink.write();
       }
       await sink.flush();
@@ -391,25 +378,9 @@ export class LogIngestService {
       const c = current;
       const now = new Date();
       for (const r of records) {
-        const bytes = r.bytes
-          ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength)
-          : Buffer.from(r.text ?? '', 'utf8');
-        c.state.bytes += bytes.length;
-        const position = c.n++;
-        c.sink.record(
-          {
-            offset: position,
-            end: position + 1,
-            line: null,
-            text: r.text,
-            bytes,
-            size: r.size ?? bytes.length,
-            error: r.error ?? null,
-          },
-          c.parser,
-          now,
-          r.peer ?? null,
-        );
+        const rec = framedRecord(r, c.n++);
+        c.state.bytes += rec.bytes.length;
+        c.sink.record(rec, c.parser, now, r.peer ?? null);
         if (c.sink.full) await c.sink.write();
       }
       // Stored before the sender's batch is acknowledged: write what this batch added.
@@ -492,15 +463,16 @@ export class LogIngestService {
         ? EventIdChain.resume(checkpoint.chain)
         : EventIdChain.start(resolved.tenantId, resolved.sourceKey, key);
       const sink = this.#sink(store, resolved, state, input.fingerprint ? cp : undefined, ids, opts);
+      // JSON inputs may be documents (pretty-printed, concatenated, arrays): let the framer sniff them.
       const mode: FramingMode =
-        format === 'json' || format === 'windows_event' ? 'auto' : format === 'auto' ? 'auto' : 'lines';
+        format === 'auto' || format === 'json' || format === 'windows_event' ? 'auto' : 'lines';
       const batches = frameBatches(input.open(startOffset), {
         mode,
         maxRecordBytes: this.settings.maxRecordBytes,
         startOffset,
         ...(startOffset > 0 ? { headBytes: input.head } : {}),
       });
-      outer: for await (const batch of batches) {
+      for await (const batch of batches) {
         for (const rec of batch) {
           if (rec.error === 'blank') {
             state.blank += 1;
@@ -511,7 +483,7 @@ export class LogIngestService {
           sink.record(rec, parser, firstSeen, null);
           if (sink.full) await sink.write();
         }
-        if (opts.signal?.aborted) break outer;
+        if (opts.signal?.aborted) break;
       }
       await sink.flush();
       return await this.#finish(state);
@@ -562,6 +534,8 @@ export class LogIngestService {
     // A resumed stream starts where its checkpoint ended: a run that reads nothing new must not move it back.
     let consumedOffset = checkpoint?.offset ?? 0;
     let consumedRecords = checkpoint?.records ?? 0;
+    /** Offset of the last checkpoint written: a final write with nothing new (blank lines aside) is skipped. */
+    let savedOffset = consumedOffset;
     let pending: Promise<AppendResult> | null = null;
     const meta = (rec: FramedRecord) =>
       rec.line !== null
@@ -569,7 +543,7 @@ export class LogIngestService {
         : { run: state.runId, offset: rec.offset };
 
     const write = async (final: boolean) => {
-      if (events.length || quarantine.length || (final && checkpoint)) {
+      if (events.length || quarantine.length || (final && checkpoint && consumedOffset !== savedOffset)) {
         const batch = {
           tenantId: target.tenantId,
           events,
@@ -591,6 +565,7 @@ export class LogIngestService {
         };
         events = [];
         quarantine = [];
+        savedOffset = consumedOffset;
         // One batch in flight while the next is parsed; results are applied in order.
         if (pending) state.apply(await pending);
         pending = store.append(batch);
@@ -791,6 +766,22 @@ class RunState {
       rejectReasons: { ...this.reasons },
     };
   }
+}
+
+/** An already-framed record (HTTP, syslog) as the sink takes it: its index in the batch is its position. */
+function framedRecord(r: InputRecord, position: number): FramedRecord {
+  const bytes = r.bytes
+    ? Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength)
+    : Buffer.from(r.text ?? '', 'utf8');
+  return {
+    offset: position,
+    end: position + 1,
+    line: r.line ?? null,
+    text: r.text,
+    bytes,
+    size: r.size ?? bytes.length,
+    error: r.error ?? null,
+  };
 }
 
 /** The first bytes of a file (for its stream identity). */

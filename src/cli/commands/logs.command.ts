@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { NotFoundError } from '../../domain/errors.ts';
-import type { LogQueryInput } from '../../domain/schemas/log.schema.ts';
+import { parseFilterArgs, type LogQueryInput } from '../../domain/schemas/log.schema.ts';
 import type { CliContext } from '../context.ts';
 import { intOption, printJson, printTable, println } from '../output.ts';
 
@@ -26,14 +26,7 @@ function withReadOptions(cmd: Command): Command {
 }
 
 function toQuery(o: ReadOpts): LogQueryInput {
-  const filters: Record<string, string | string[]> = {};
-  for (const f of o.filter ?? []) {
-    const i = f.indexOf(':');
-    const field = i > 0 ? f.slice(0, i) : f;
-    const value = i > 0 ? f.slice(i + 1) : '';
-    const cur = filters[field];
-    filters[field] = cur === undefined ? value : Array.isArray(cur) ? [...cur, value] : [cur, value];
-  }
+  const filters = parseFilterArgs(o.filter);
   return {
     ...(o.from ? { from: o.from as unknown as Date } : {}),
     ...(o.to ? { to: o.to as unknown as Date } : {}),

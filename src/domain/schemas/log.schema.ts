@@ -1,5 +1,6 @@
 /** Inputs of the log store's read operations (seed 002 fetch_logs, count_logs, ...) as callers send them. */
 import { z } from 'zod';
+import { ValidationError } from '../errors.ts';
 import { LOG_FILTER_COLUMNS, NORMALIZED_FIELD } from '../log-event.ts';
 
 export const logFieldSchema = z
@@ -66,3 +67,23 @@ export const intervalSchema = z.union([
         .max(31 * 86_400),
     ),
 ]);
+
+/**
+ * `field:value` filter arguments (`?filter=` on HTTP, `--filter` on the CLI) as LogQuery filters: the same
+ * field twice means any of its values. A value may itself hold colons (`normalized.src_ip:fe80::1`).
+ */
+export function parseFilterArgs(
+  args: string | readonly string[] | undefined,
+): Record<string, string | string[]> {
+  const filters: Record<string, string | string[]> = {};
+  for (const f of args === undefined ? [] : typeof args === 'string' ? [args] : args) {
+    const i = f.indexOf(':');
+    if (i <= 0)
+      throw new ValidationError(`invalid filter ${f}`, [{ path: 'filter', message: 'expected field:value' }]);
+    const field = f.slice(0, i);
+    const value = f.slice(i + 1);
+    const cur = filters[field];
+    filters[field] = cur === undefined ? value : Array.isArray(cur) ? [...cur, value] : [cur, value];
+  }
+  return filters;
+}

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.ts';
 import { frameBuffer } from '../../ingest/framing.ts';
 import { LOG_FORMATS } from '../../ingest/types.ts';
-import type { LogQueryInput } from '../../domain/schemas/log.schema.ts';
+import { parseFilterArgs, type LogQueryInput } from '../../domain/schemas/log.schema.ts';
 import { actorOf, tenantOf } from '../plugins/auth.plugin.ts';
 import { API_PREFIX } from '../route-registry.ts';
 import { AUTHENTICATED_PROBLEMS, problems, timestamp } from '../schemas.ts';
@@ -106,16 +106,7 @@ function toLogQuery(q: {
   limit?: number | undefined;
   cursor?: string | undefined;
 }): LogQueryInput {
-  const filters: Record<string, string | string[]> = {};
-  for (const f of q.filter === undefined ? [] : Array.isArray(q.filter) ? q.filter : [q.filter]) {
-    const i = f.indexOf(':');
-    if (i <= 0)
-      throw new ValidationError(`invalid filter ${f}`, [{ path: 'filter', message: 'expected field:value' }]);
-    const field = f.slice(0, i);
-    const value = f.slice(i + 1);
-    const cur = filters[field];
-    filters[field] = cur === undefined ? value : Array.isArray(cur) ? [...cur, value] : [cur, value];
-  }
+  const filters = parseFilterArgs(q.filter);
   return {
     ...(q.from ? { from: new Date(q.from) } : {}),
     ...(q.to ? { to: new Date(q.to) } : {}),
