@@ -16,6 +16,8 @@
  *   only gt/gte/lt/lte make a `number` comparison.
  * - a `null` value is a `null` node: the field is absent or JSON null (`''` is an ordinary empty-string match);
  * - a keyword (a list of values with no field) is a `keyword` node, searched in the event's full text.
+ * - `cidr` is expanded into string prefix patterns (10.0.0.0/8 -> `10.*`; /12 -> 16 patterns), exact for IPv4 text,
+ *   so every dialect matches networks the same way without an inet type or extension.
  */
 
 /** Text and wildcards. `*` matches any run of characters (also none), `?` exactly one. */
@@ -47,8 +49,6 @@ export type Node<F> =
   | { readonly kind: 'regex'; readonly field: F; readonly regex: string; readonly flags: RegexFlags }
   /** The field, read as a number, compares with `value` (false when it is not a number). */
   | { readonly kind: 'number'; readonly field: F; readonly op: NumberOp; readonly value: number }
-  /** The field is an IP address inside the network (IPv4 or IPv6, `10.0.0.0/8`). */
-  | { readonly kind: 'cidr'; readonly field: F; readonly network: string }
   /** The field is absent or JSON null (Sigma `field: null`). */
   | { readonly kind: 'null'; readonly field: F }
   /** The field is present (`exists: true`) or absent (`exists: false`). */
