@@ -36,6 +36,13 @@ import { LogQueryService } from './services/log-query.service.ts';
 import type { LogStore } from './logstore/log-store.ts';
 import { openLogStore } from './logstore/open.ts';
 import { SetupService } from './services/setup.service.ts';
+import {
+  AlertSuppressionRepository,
+  DetectionRunRepository,
+} from './repositories/detection-run.repository.ts';
+import { DetectionService } from './services/detection.service.ts';
+import { RuleImportService } from './services/rule-import.service.ts';
+import { SigmaService } from './services/sigma.service.ts';
 
 function makeRepositories(db: Database) {
   return {
@@ -58,6 +65,8 @@ function makeRepositories(db: Database) {
     refreshTokens: new RefreshTokenRepository(db),
     apiKeys: new ApiKeyRepository(db),
     logWatermarks: new LogWatermarkRepository(db),
+    detectionRuns: new DetectionRunRepository(db),
+    suppressions: new AlertSuppressionRepository(db),
   };
 }
 export type Repositories = ReturnType<typeof makeRepositories>;
@@ -80,6 +89,12 @@ export interface Container {
     logIngest: LogIngestService;
     /** Reading the log store as a tenant, and the SQL console. */
     logs: LogQueryService;
+    /** Sigma rule files: compile, check, test. */
+    sigma: SigmaService;
+    /** Sigma files into a tenant's rules table. */
+    ruleImport: RuleImportService;
+    /** Scheduled detection, backtests, detection runs. */
+    detection: DetectionService;
   };
   /**
    * The log store, opened on first use (DuckDB holds a file lock: commands that never touch logs leave it
@@ -118,6 +133,7 @@ export async function createContainer(config: Config, logger: Logger, db?: Datab
     });
     return store;
   };
+  const sigma = new SigmaService({ placeholders: config.detection.placeholders });
   // The signing secret is loaded (or generated) on first use, so commands that never authenticate
   // (db status, migrate...) leave the data directory alone.
   const auth = new AuthService({
@@ -146,6 +162,26 @@ export async function createContainer(config: Config, logger: Logger, db?: Datab
         config.logs,
       ),
       logs: new LogQueryService(logStore, repos.auditLogs, config.logs.console),
+      sigma,
+      ruleImport: new RuleImportService(database, repos.rules, repos.auditLogs, sigma),
+      detection: new DetectionService(
+        database,
+        logStore,
+        {
+          rules: repos.rules,
+          alerts: repos.alerts,
+          runs: repos.detectionRuns,
+          suppressions: repos.suppressions,
+          watermarks: repos.logWatermarks,
+          tenants: repos.tenants,
+          indicators: repos.indicators,
+          vulnerabilities: repos.vulnerabilities,
+          sources: repos.sources,
+        },
+        sigma,
+        config.detection,
+        logger,
+      ),
     },
     logStore,
     logJobs: () =>

@@ -13,6 +13,9 @@ import { registerInit } from './commands/init.command.ts';
 import { registerLogs } from './commands/logs.command.ts';
 import { registerSeed } from './commands/seed.command.ts';
 import { registerServe } from './commands/serve.command.ts';
+import { registerSigma } from './commands/sigma.command.ts';
+import { registerRules } from './commands/rules.command.ts';
+import { registerDetect } from './commands/detect.command.ts';
 import { CliContext, type GlobalOptions } from './context.ts';
 
 export function buildProgram(ctx: CliContext): Command {
@@ -30,6 +33,9 @@ export function buildProgram(ctx: CliContext): Command {
   registerDb(program, ctx);
   registerIngest(program, ctx);
   registerLogs(program, ctx);
+  registerSigma(program, ctx);
+  registerRules(program, ctx);
+  registerDetect(program, ctx);
   registerAudit(program, ctx);
   registerConfig(program, ctx);
   return program;

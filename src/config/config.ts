@@ -173,6 +173,27 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The detection engine (Sigma and the other rule types), scheduled over the log store. */
+    detection: z
+      .object({
+        /** Run enabled rules over new events every interval (started by `vigil serve`). */
+        enabled: bool.default(true),
+        intervalSeconds: int(1, 86_400).default(60),
+        /** Events one rule evaluates in one run at most (a backlog is caught up over several runs). */
+        maxEventsPerRun: int(1, 100_000_000).default(1_000_000),
+        /** Matched events kept on one alert. */
+        maxEventIdsPerAlert: int(1, 10_000).default(100),
+        /** Alerts of one rule with the same entities within this window are grouped (count, last_seen). */
+        suppressionWindowSeconds: int(0, 30 * 86_400).default(3600),
+        /** Consecutive failures of one rule's range before it is recorded as a gap and skipped. */
+        maxAttempts: int(1, 100).default(3),
+        /** Values of Sigma `expand` placeholders: `%Admins_Workstations%` -> a list of values. */
+        placeholders: z
+          .record(z.string().min(1).max(128), z.array(z.string().max(4096)).max(10_000))
+          .default({}),
+      })
+      .strict()
+      .prefault({}),
     cache: z
       .object({
         redisUrl: z

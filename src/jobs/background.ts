@@ -1,8 +1,10 @@
 /**
- * What `vigil serve` runs beside the API: the scheduler with the periodic log fetcher and the retention purge,
+ * What `vigil serve` runs beside the API: the scheduler with the periodic log fetcher, scheduled detection and
+ * the retention purge,
  * and the syslog receiver when it is enabled. Stopped before the stores close.
  */
 import type { Container } from '../container.ts';
+import { scheduleDetection } from './detection.job.ts';
 import { scheduleLogFetcher } from './log-fetcher.job.ts';
 import { scheduleRetention } from './retention.job.ts';
 import { Scheduler } from './scheduler.ts';
@@ -23,6 +25,10 @@ export async function startBackground(c: Container): Promise<Background> {
     scheduleLogFetcher(scheduler, fetcher, { intervalMs: logs.fetcher.intervalSeconds * 1000 });
   if (logs.retention.enabled)
     scheduleRetention(scheduler, retention, { intervalMs: logs.retention.intervalSeconds * 1000 });
+  if (config.detection.enabled)
+    scheduleDetection(scheduler, c.services.detection, {
+      intervalMs: config.detection.intervalSeconds * 1000,
+    });
   scheduler.start();
   let syslog: RunningSyslog | null = null;
   try {

@@ -6,6 +6,7 @@
  * Every method is tenant-first; no method returns another tenant's rows. Values reach SQL only as
  * parameters; field names only from LOG_FILTER_COLUMNS or NORMALIZED_FIELD (checked, then mapped).
  */
+import type { DetectionRuleInput, DetectOptions, DetectResult } from './detect.ts';
 import type {
   AppendBatch,
   AppendResult,
@@ -67,6 +68,13 @@ export interface LogStore {
    * other tables, file or extension access, settings) is refused with a ValidationError saying why.
    */
   console(tenantId: string, sql: string, opts?: ConsoleOptions): Promise<ConsoleResult>;
+
+  /**
+   * Run detection rules (mapped Sigma trees) over the tenant's events with afterSeq < seq <= uptoSeq: per rule,
+   * how many events match and the first of them. A rule this store cannot compile or run is reported in
+   * `errors` and the others still run. Reads only; never another tenant's events.
+   */
+  detect(tenantId: string, rules: readonly DetectionRuleInput[], opts: DetectOptions): Promise<DetectResult>;
 
   /** Events with seq > afterSeq in seq order (the periodic fetcher). */
   readSince(tenantId: string, afterSeq: number, limit: number): Promise<LogEventRow[]>;

@@ -4,7 +4,7 @@
  * A batch is all or nothing: every item is validated first (issues name the item: `3.priorityScore`),
  * then the rows go in with multi-row inserts inside one transaction.
  */
-import { and, desc, eq, getTableColumns, gte, inArray, lt } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, gte, inArray, lt, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { Database, DrizzleTx } from '../db/client.ts';
 import { alertIncidents, alerts, incidents, rules } from '../db/schema/index.ts';
@@ -95,6 +95,54 @@ export class AlertRepository {
         plan,
       ),
     );
+  }
+
+  /**
+   * The open alert a new detection of the same thing (same dedup key) joins instead of raising another:
+   * the most recent one seen since `since` that nobody closed. Locked until the transaction ends.
+   */
+  async findGroup(tenantId: string, dedupKey: string, since: Date): Promise<Alert | undefined> {
+    return this.db.tenant(tenantId, async (tx) => {
+      const [row] = await tx
+        .select()
+        .from(alerts)
+        .where(
+          and(
+            eq(alerts.tenantId, tenantId),
+            eq(alerts.dedupKey, dedupKey),
+            gte(alerts.lastSeen, since),
+            inArray(alerts.status, ['new', 'acknowledged', 'in_progress']),
+          ),
+        )
+        .orderBy(desc(alerts.lastSeen))
+        .limit(1)
+        .for('update');
+      return row;
+    });
+  }
+
+  /** Add detections to a grouped alert: count, last_seen and (up to `maxEventIds`) the matched event ids. */
+  async addToGroup(
+    tenantId: string,
+    id: string,
+    add: { count: number; lastSeen: Date; eventIds: string[]; maxEventIds: number },
+  ): Promise<Alert> {
+    return this.db.tenant(tenantId, async (tx) => {
+      const [cur] = await tx
+        .select({ eventIds: alerts.eventIds, lastSeen: alerts.lastSeen })
+        .from(alerts)
+        .where(and(eq(alerts.tenantId, tenantId), eq(alerts.id, id)))
+        .for('update');
+      if (!cur) throw new NotFoundError('alert', id);
+      const ids = [...new Set([...cur.eventIds, ...add.eventIds])].slice(0, add.maxEventIds);
+      const lastSeen = add.lastSeen > cur.lastSeen ? add.lastSeen : cur.lastSeen;
+      const [row] = await tx
+        .update(alerts)
+        .set({ count: sql`${alerts.count} + ${add.count}`, lastSeen, eventIds: ids })
+        .where(and(eq(alerts.tenantId, tenantId), eq(alerts.id, id)))
+        .returning();
+      return row!;
+    });
   }
 
   /** Seed 002 store_alert. */

@@ -112,6 +112,7 @@ export class MemoryLogStore implements LogStore {
   topValues = notImplemented('topValues');
   histogram = notImplemented('histogram');
   console = notImplemented('console');
+  detect = notImplemented('detect');
 
   #open(): void {
     if (this.#closed) throw new Error('MemoryLogStore is closed');

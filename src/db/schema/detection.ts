@@ -8,6 +8,7 @@
  */
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   check,
   doublePrecision,
@@ -249,5 +250,72 @@ export const alertIncidents = pgTable(
       columns: [t.tenantId, t.incidentId],
       foreignColumns: [incidents.tenantId, incidents.id],
     }).onDelete('cascade'),
+  ],
+);
+
+/**
+ * One evaluation of a rule over a seq range of a tenant's events (scheduled detection or a backtest): what
+ * was scanned, what matched, how long it took, and whether it succeeded. A range that could not be evaluated
+ * (the run failed, or its events were purged before it ran) stays visible as `failed` or `gap`: detection
+ * never reports a window it did not see as clean.
+ */
+export const detectionRuns = pgTable(
+  'detection_runs',
+  {
+    tenantId: tenantIdColumn().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: idColumn(),
+    ruleId: uuid('rule_id').notNull(),
+    /** `scheduled` (advances the rule's watermark, creates alerts) or `backtest` (creates nothing). */
+    mode: varchar('mode', { length: 16 }).notNull(),
+    /** success | failed | gap */
+    status: varchar('status', { length: 16 }).notNull(),
+    /** Events with from_seq < seq <= to_seq. */
+    fromSeq: bigint('from_seq', { mode: 'number' }).notNull(),
+    toSeq: bigint('to_seq', { mode: 'number' }).notNull(),
+    eventsScanned: bigint('events_scanned', { mode: 'number' }).notNull().default(0),
+    hits: bigint('hits', { mode: 'number' }).notNull().default(0),
+    alertsCreated: integer('alerts_created').notNull().default(0),
+    alertsGrouped: integer('alerts_grouped').notNull().default(0),
+    suppressed: integer('suppressed').notNull().default(0),
+    durationMs: doublePrecision('duration_ms'),
+    attempt: integer('attempt').notNull().default(1),
+    error: text('error'),
+    startedAt: tstz('started_at').notNull().defaultNow(),
+    finishedAt: tstz('finished_at'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index('ix_detection_runs_tenant_rule').on(t.tenantId, t.ruleId, t.startedAt),
+    index('ix_detection_runs_tenant_status').on(t.tenantId, t.status, t.startedAt),
+    check('ck_detection_runs_range', sql`${t.fromSeq} <= ${t.toSeq}`),
+    check('ck_detection_runs_status', sql`${t.status} in ('success', 'failed', 'gap')`),
+    check('ck_detection_runs_mode', sql`${t.mode} in ('scheduled', 'backtest')`),
+  ],
+);
+
+/**
+ * A suppression: alerts of a rule (or of every rule) whose entities match are not raised until it expires.
+ * It has an owner and a reason, so a silenced detection is always somebody's decision, visible and temporary.
+ */
+export const alertSuppressions = pgTable(
+  'alert_suppressions',
+  {
+    tenantId: tenantIdColumn().references(() => tenants.id, { onDelete: 'cascade' }),
+    id: idColumn(),
+    /** The rule it silences; null: every rule. */
+    ruleId: uuid('rule_id'),
+    /** Entity values that must all equal the alert's: { host?, source_ip?, dest_ip?, user_name? }. */
+    match: jsonb('match').$type<Record<string, string>>().notNull().default({}),
+    reason: text('reason').notNull(),
+    owner: varchar('owner', { length: 255 }).notNull(),
+    expiresAt: tstz('expires_at').notNull(),
+    /** Alerts not raised because of it. */
+    hits: integer('hits').notNull().default(0),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.tenantId, t.id] }),
+    index('ix_alert_suppressions_tenant_rule').on(t.tenantId, t.ruleId, t.expiresAt),
   ],
 );

@@ -39,6 +39,18 @@ import type {
 import { encodeCursor } from '../cursor.ts';
 import type { ConsoleOptions, LogStore } from '../log-store.ts';
 import {
+  checkDetectOptions,
+  collectFields,
+  errorReason,
+  fieldKey,
+  type DetectionMatch,
+  type DetectionRuleInput,
+  type DetectOptions,
+  type DetectResult,
+} from '../detect.ts';
+import type { FieldRef as SigmaFieldRef } from '../../sigma/ir.ts';
+import { compilePredicate, defaultFieldSql } from '../../sigma/backends/index.ts';
+import {
   boundQuarantineRaw,
   checkConsoleOptions,
   checkHistogramInterval,
@@ -226,6 +238,9 @@ WHERE ${EVENTS_TABLE}.seq > $base AND ${EVENTS_TABLE}.seq = r.old_seq`;
 
 /** The tenant CTE the console wraps around every query (the tenant id is a parameter, never text). */
 const CONSOLE_CTE = `WITH logs AS (SELECT ${SELECT_EVENT} FROM main.${EVENTS_TABLE} WHERE tenant_id = $vigil_tenant)`;
+
+/** Events per detection chunk: bounds the temporary table whatever the range. */
+const DETECT_CHUNK = 250_000;
 
 /** Paths open in this process: DuckDB's file lock is per process, so a second open here must be refused by us. */
 const openPaths = new Set<string>();
@@ -544,6 +559,81 @@ export class DuckDbLogStore implements LogStore {
       return r
         .getRowsJS()
         .map((row) => ({ start: new Date(Number(BigInt(row[0] as bigint) / 1000n)), count: Number(row[1]) }));
+    });
+  }
+
+  // ---------------------------------------------------------------- detection
+
+  /**
+   * The range is read chunk by chunk (DETECT_CHUNK events) into a temporary table that holds each field the
+   * rules read ONCE per event (a JSON path is parsed once, not once per rule), then every rule is one scan of
+   * that table. Rules compile against the temporary table's columns; their values are parameters.
+   */
+  async detect(
+    tenantId: string,
+    rules: readonly DetectionRuleInput[],
+    opts: DetectOptions,
+  ): Promise<DetectResult> {
+    const t = checkTenantId(tenantId);
+    const o = checkDetectOptions(opts);
+    const started = performance.now();
+    const result: DetectResult = { scanned: 0, matches: new Map(), errors: new Map(), elapsedMs: 0 };
+    const fields = collectFields(rules.map((r) => r.node));
+    const column = new Map(fields.map((f, i) => [fieldKey(f), `f${i}`]));
+    const fieldSql = (ref: SigmaFieldRef) => {
+      const c = column.get(fieldKey(ref));
+      if (!c) throw new Error(`field ${fieldKey(ref)} was not extracted`);
+      return `w.${c}`;
+    };
+    const compiled: { key: string; sql: string; params: unknown[] }[] = [];
+    for (const r of rules) {
+      try {
+        compiled.push({ key: r.key, ...compilePredicate(r.node, 'duckdb', { fieldSql }) });
+      } catch (e) {
+        result.errors.set(r.key, errorReason(e));
+      }
+    }
+    if (o.uptoSeq <= o.afterSeq) return { ...result, elapsedMs: performance.now() - started };
+    const extracted = fields.map((f, i) => `${defaultFieldSql(f, 'duckdb')} AS f${i}`);
+    return this.#read(async (c) => {
+      for (let from = o.afterSeq; from < o.uptoSeq; from += DETECT_CHUNK) {
+        const to = Math.min(from + DETECT_CHUNK, o.uptoSeq);
+        await c.run(
+          `CREATE OR REPLACE TEMP TABLE detect_window AS
+           SELECT id, seq, "timestamp", host, hostname, raw, source_id::VARCHAR AS source_id,
+             json_extract_string(normalized, '$.src_ip') AS src_ip,
+             json_extract_string(normalized, '$.dst_ip') AS dst_ip,
+             json_extract_string(normalized, '$.user') AS usr${extracted.length ? ',\n' + extracted.join(',\n') : ''}
+           FROM ${EVENTS_TABLE}
+           WHERE tenant_id = $1::UUID AND seq > $2 AND seq <= $3`,
+          [t, BigInt(from), BigInt(to)],
+        );
+        result.scanned += Number(await scalar(c, 'SELECT count(*) FROM detect_window'));
+        for (const rule of compiled) {
+          if (result.errors.has(rule.key)) continue;
+          const have = result.matches.get(rule.key);
+          const room = o.maxMatchesPerRule - (have?.events.length ?? 0);
+          try {
+            const r = await c.runAndReadAll(
+              `SELECT id::VARCHAR AS id, seq, "timestamp", host, hostname, src_ip, dst_ip, usr, source_id,
+                 count(*) OVER () AS total
+               FROM detect_window w WHERE ${rule.sql} ORDER BY seq LIMIT ${Math.max(room, 1)}`,
+              rule.params as DuckDBValue[],
+            );
+            const rows = r.getRowObjectsJS();
+            if (rows.length === 0) continue;
+            const entry = have ?? { count: 0, events: [] };
+            entry.count += Number(rows[0]!.total);
+            if (room > 0) entry.events.push(...rows.map(toDetectionMatch));
+            result.matches.set(rule.key, entry);
+          } catch (e) {
+            result.errors.set(rule.key, errorReason(e));
+            result.matches.delete(rule.key);
+          }
+        }
+      }
+      await c.run('DROP TABLE IF EXISTS detect_window');
+      return { ...result, elapsedMs: performance.now() - started };
     });
   }
 
@@ -894,6 +984,21 @@ function nullableString(v: unknown): string | null {
 
 function parseJson(v: unknown): unknown {
   return typeof v === 'string' ? (JSON.parse(v) as unknown) : (v ?? null);
+}
+
+function toDetectionMatch(row: Record<string, unknown>): DetectionMatch {
+  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return {
+    id: String(row.id),
+    seq: Number(row.seq),
+    timestamp: row.timestamp as Date,
+    host: text(row.host),
+    hostname: text(row.hostname),
+    srcIp: text(row.src_ip),
+    dstIp: text(row.dst_ip),
+    user: text(row.usr),
+    sourceId: text(row.source_id),
+  };
 }
 
 function toEventRow(row: Record<string, unknown>): LogEventRow {

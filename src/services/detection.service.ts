@@ -1,0 +1,531 @@
+/**
+ * Scheduled detection: every enabled Sigma rule of every active tenant runs over the events stored since
+ * its own watermark (log_consumer_watermarks, consumer `rule:<rule id>`; the log store's seq, so an event
+ * that arrives late, with an old timestamp, is still evaluated).
+ *
+ * Per rule and run, in ONE tenant transaction: the alerts it raises (or the grouped alerts it adds to), the
+ * watermark moved from the seq it started at (compare-and-set), a detection_runs row, and the rule's
+ * metrics (last_executed, hits, duration). So a window is evaluated exactly once across restarts and
+ * concurrent schedulers: a crash or a lost race rolls all of it back and the window runs again.
+ *
+ * A rule that fails leaves its watermark where it was and records a `failed` run (with the attempt number);
+ * the next run retries the same window. After `maxAttempts` failures of one window the window is recorded as
+ * a `gap` (visible in `vigil detect runs --status gap` and the API) and the watermark moves past it, so one
+ * broken rule cannot hold detection back forever, and no skipped window is ever reported as clean.
+ *
+ * Rules that share a watermark are evaluated together (one read of the window by the store), which is the
+ * steady state: all rules caught up at the same seq.
+ */
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { Logger } from '../config/logger.ts';
+import type { Database } from '../db/client.ts';
+import { priorityScore } from '../domain/alert-priority.ts';
+import type { AssetCriticality } from '../domain/enums.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../domain/errors.ts';
+import type { DetectionMatch, RuleMatches } from '../logstore/detect.ts';
+import type { LogStore } from '../logstore/log-store.ts';
+import type { AlertRepository } from '../repositories/alert.repository.ts';
+import type {
+  AlertSuppression,
+  AlertSuppressionRepository,
+  DetectionRun,
+  DetectionRunRepository,
+} from '../repositories/detection-run.repository.ts';
+import type { IndicatorRepository } from '../repositories/indicator.repository.ts';
+import type { LogWatermarkRepository } from '../repositories/log-watermark.repository.ts';
+import type { Rule, RuleRepository } from '../repositories/rule.repository.ts';
+import type { SourceRepository } from '../repositories/source.repository.ts';
+import type { TenantRepository } from '../repositories/tenant.repository.ts';
+import type { VulnerabilityRepository } from '../repositories/vulnerability.repository.ts';
+import type { FieldRef, Node } from '../sigma/index.ts';
+import type { SigmaService } from './sigma.service.ts';
+
+export interface DetectionSettings {
+  maxEventsPerRun: number;
+  maxEventIdsPerAlert: number;
+  suppressionWindowSeconds: number;
+  maxAttempts: number;
+}
+
+export interface DetectionPassResult {
+  tenants: number;
+  rules: number;
+  /** Rule windows evaluated successfully. */
+  runs: number;
+  hits: number;
+  alertsCreated: number;
+  alertsGrouped: number;
+  suppressed: number;
+  failed: number;
+  gaps: number;
+  /** Rules that cannot run (no SQL for this store), by rule id. */
+  unsupported: Record<string, string>;
+}
+
+export interface BacktestResult {
+  ruleId: string;
+  scanned: number;
+  hits: number;
+  elapsedMs: number;
+  /** The first matching events. */
+  events: DetectionMatch[];
+}
+
+const watermarkOf = (ruleId: string) => `rule:${ruleId}`;
+const ENTITY_FIELDS = ['host', 'srcIp', 'dstIp', 'user'] as const;
+const PAGE = 500;
+
+interface Compiled {
+  version: number;
+  node?: Node<FieldRef>;
+  error?: string;
+}
+
+export class DetectionService {
+  readonly #compiled = new Map<string, Compiled>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly store: () => Promise<LogStore>,
+    private readonly repos: {
+      rules: RuleRepository;
+      alerts: AlertRepository;
+      runs: DetectionRunRepository;
+      suppressions: AlertSuppressionRepository;
+      watermarks: LogWatermarkRepository;
+      tenants: TenantRepository;
+      indicators: IndicatorRepository;
+      vulnerabilities: VulnerabilityRepository;
+      sources: SourceRepository;
+    },
+    private readonly sigma: SigmaService,
+    private readonly settings: DetectionSettings,
+    private readonly logger: Logger,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** The rule's tree over stored events, compiled once per rule version. */
+  compile(rule: Rule): Compiled {
+    const hit = this.#compiled.get(rule.id);
+    if (hit && hit.version === rule.version) return hit;
+    let c: Compiled;
+    if (rule.ruleType !== 'sigma' || !rule.sigmaYaml) {
+      c = { version: rule.version, error: `rule type ${rule.ruleType} is not run by the Sigma engine` };
+    } else {
+      const set = this.sigma.prepare([{ file: rule.ruleNumber, text: rule.sigmaYaml }]);
+      const p = set.rules[0];
+      c = p
+        ? { version: rule.version, node: p.node }
+        : { version: rule.version, error: set.unsupported[0]?.reason ?? 'the rule holds no detection' };
+    }
+    this.#compiled.set(rule.id, c);
+    return c;
+  }
+
+  /** One pass over every active tenant (or one). */
+  async runOnce(opts: { tenantId?: string; signal?: AbortSignal } = {}): Promise<DetectionPassResult> {
+    const result: DetectionPassResult = {
+      tenants: 0,
+      rules: 0,
+      runs: 0,
+      hits: 0,
+      alertsCreated: 0,
+      alertsGrouped: 0,
+      suppressed: 0,
+      failed: 0,
+      gaps: 0,
+      unsupported: {},
+    };
+    const tenantIds = opts.tenantId ? [opts.tenantId] : await this.#activeTenants();
+    for (const tenantId of tenantIds) {
+      if (opts.signal?.aborted) break;
+      result.tenants += 1;
+      await this.#runTenant(tenantId, result, opts.signal);
+    }
+    return result;
+  }
+
+  async #activeTenants(): Promise<string[]> {
+    const ids: string[] = [];
+    for (let offset = 0; ; offset += PAGE) {
+      const page = await this.repos.tenants.list({ limit: PAGE, offset, filters: { status: 'active' } });
+      ids.push(...page.items.map((t) => t.id));
+      if (page.items.length < PAGE) return ids;
+    }
+  }
+
+  async #enabledRules(tenantId: string): Promise<Rule[]> {
+    const out: Rule[] = [];
+    for (let offset = 0; ; offset += PAGE) {
+      const page = await this.repos.rules.list(tenantId, {
+        limit: PAGE,
+        offset,
+        filters: { enabled: true, ruleType: 'sigma' },
+      });
+      out.push(...page.items.filter((r) => r.status === 'active' || r.status === 'testing'));
+      if (page.items.length < PAGE) return out;
+    }
+  }
+
+  async #runTenant(tenantId: string, result: DetectionPassResult, signal?: AbortSignal): Promise<void> {
+    const rules = await this.#enabledRules(tenantId);
+    if (rules.length === 0) return;
+    result.rules += rules.length;
+    const store = await this.store();
+    const maxSeq = await store.maxSeq(tenantId);
+    const marks = new Map(
+      (await this.repos.watermarks.list(tenantId)).items.map((w) => [w.consumer, Number(w.lastSeq)]),
+    );
+    // Rules at the same watermark share one evaluation of the window.
+    const groups = new Map<number, { rule: Rule; node: Node<FieldRef> }[]>();
+    for (const rule of rules) {
+      const c = this.compile(rule);
+      if (!c.node) {
+        result.unsupported[rule.id] = c.error ?? 'not compiled';
+        continue;
+      }
+      const from = marks.get(watermarkOf(rule.id)) ?? 0;
+      if (from >= maxSeq) continue;
+      const g = groups.get(from) ?? [];
+      g.push({ rule, node: c.node });
+      groups.set(from, g);
+    }
+    for (const [from, group] of groups) {
+      if (signal?.aborted) return;
+      const to = Math.min(maxSeq, from + this.settings.maxEventsPerRun);
+      const started = this.now();
+      const t0 = performance.now();
+      let detected;
+      try {
+        detected = await store.detect(
+          tenantId,
+          group.map((g) => ({ key: g.rule.id, node: g.node })),
+          { afterSeq: from, uptoSeq: to, maxMatchesPerRule: this.settings.maxEventIdsPerAlert * 10 },
+        );
+      } catch (e) {
+        // The store could not read the window at all: every rule of the group fails this attempt.
+        for (const g of group) await this.#fail(tenantId, g.rule, from, to, started, e, result);
+        continue;
+      }
+      const share = (performance.now() - t0) / group.length;
+      for (const g of group) {
+        const error = detected.errors.get(g.rule.id);
+        if (error !== undefined) {
+          await this.#fail(tenantId, g.rule, from, to, started, new Error(error), result);
+          continue;
+        }
+        await this.#commit(
+          tenantId,
+          g.rule,
+          from,
+          to,
+          started,
+          share,
+          detected.scanned,
+          detected.matches.get(g.rule.id),
+          result,
+        );
+      }
+    }
+  }
+
+  /** The rule's window and its alerts, in one transaction. */
+  async #commit(
+    tenantId: string,
+    rule: Rule,
+    from: number,
+    to: number,
+    started: Date,
+    durationMs: number,
+    scanned: number,
+    matches: RuleMatches | undefined,
+    result: DetectionPassResult,
+  ): Promise<void> {
+    const hits = matches?.count ?? 0;
+    try {
+      const counts = await this.db.tenant(tenantId, async () => {
+        const c = matches
+          ? await this.#raise(tenantId, rule, matches)
+          : { created: 0, grouped: 0, suppressed: 0 };
+        await this.repos.watermarks.advance(tenantId, watermarkOf(rule.id), {
+          fromSeq: from,
+          toSeq: to,
+          delivered: to - from,
+        });
+        await this.repos.runs.create(tenantId, {
+          ruleId: rule.id,
+          mode: 'scheduled',
+          status: 'success',
+          fromSeq: from,
+          toSeq: to,
+          eventsScanned: scanned,
+          hits,
+          alertsCreated: c.created,
+          alertsGrouped: c.grouped,
+          suppressed: c.suppressed,
+          durationMs,
+          startedAt: started,
+          finishedAt: this.now(),
+        });
+        await this.repos.rules.recordExecution(tenantId, rule.id, {
+          executedAt: started,
+          durationMs,
+          hits,
+          error: null,
+        });
+        return c;
+      });
+      result.runs += 1;
+      result.hits += hits;
+      result.alertsCreated += counts.created;
+      result.alertsGrouped += counts.grouped;
+      result.suppressed += counts.suppressed;
+    } catch (e) {
+      if (e instanceof ConflictError) {
+        // Another scheduler evaluated this window first: nothing of ours was kept.
+        this.logger.info({ tenantId, ruleId: rule.id, from }, 'detection window taken by another run');
+        return;
+      }
+      await this.#fail(tenantId, rule, from, to, started, e, result);
+    }
+  }
+
+  async #fail(
+    tenantId: string,
+    rule: Rule,
+    from: number,
+    to: number,
+    started: Date,
+    e: unknown,
+    result: DetectionPassResult,
+  ): Promise<void> {
+    const message = e instanceof Error ? e.message : String(e);
+    const attempt = (await this.repos.runs.failuresSinceSuccess(tenantId, rule.id, from)) + 1;
+    const giveUp = attempt >= this.settings.maxAttempts;
+    this.logger.warn({ tenantId, ruleId: rule.id, from, to, attempt, err: message }, 'detection run failed');
+    await this.db.tenant(tenantId, async () => {
+      await this.repos.runs.create(tenantId, {
+        ruleId: rule.id,
+        mode: 'scheduled',
+        status: 'failed',
+        fromSeq: from,
+        toSeq: to,
+        attempt,
+        error: message,
+        startedAt: started,
+        finishedAt: this.now(),
+      });
+      await this.repos.rules.recordExecution(tenantId, rule.id, {
+        executedAt: started,
+        durationMs: 0,
+        hits: 0,
+        error: message,
+      });
+      if (giveUp) {
+        // Recorded as a gap, then skipped: visible, never silent, never reported as evaluated.
+        await this.repos.runs.create(tenantId, {
+          ruleId: rule.id,
+          mode: 'scheduled',
+          status: 'gap',
+          fromSeq: from,
+          toSeq: to,
+          attempt,
+          error: `not evaluated after ${attempt} attempts: ${message}`,
+          startedAt: started,
+          finishedAt: this.now(),
+        });
+        await this.repos.watermarks.advance(tenantId, watermarkOf(rule.id), {
+          fromSeq: from,
+          toSeq: to,
+          delivered: 0,
+        });
+      } else {
+        await this.repos.watermarks.recordFailure(tenantId, watermarkOf(rule.id), message);
+      }
+    });
+    result.failed += 1;
+    if (giveUp) result.gaps += 1;
+  }
+
+  /** Matches -> alerts: one per entity set, grouped with an open alert of the same key, unless suppressed. */
+  async #raise(
+    tenantId: string,
+    rule: Rule,
+    matches: RuleMatches,
+  ): Promise<{ created: number; grouped: number; suppressed: number }> {
+    const now = this.now();
+    const out = { created: 0, grouped: 0, suppressed: 0 };
+    const byEntity = new Map<string, DetectionMatch[]>();
+    for (const m of matches.events) {
+      const key = ENTITY_FIELDS.map((f) => m[f] ?? '').join('\u0001');
+      const list = byEntity.get(key) ?? [];
+      list.push(m);
+      byEntity.set(key, list);
+    }
+    // Matches past the listed ones are counted on the last group (they are in the same window).
+    const unlisted = matches.count - matches.events.length;
+    const suppressions = await this.repos.suppressions.active(tenantId, rule.id, now);
+    const since = new Date(now.getTime() - this.settings.suppressionWindowSeconds * 1000);
+    const kev = await this.#kevHit(rule);
+    const groups = [...byEntity.values()];
+    for (const [i, events] of groups.entries()) {
+      const first = events[0]!;
+      const count = events.length + (i === groups.length - 1 ? unlisted : 0);
+      const entities = {
+        host: first.host ?? first.hostname,
+        sourceIp: validIp(first.srcIp),
+        destIp: validIp(first.dstIp),
+        userName: first.user ? first.user.slice(0, 255) : null,
+      };
+      const s = suppressions.find((x) => suppresses(x, entities));
+      if (s) {
+        await this.repos.suppressions.addHits(tenantId, s.id, count);
+        out.suppressed += count;
+        continue;
+      }
+      const dedupKey = createHash('sha256')
+        .update(
+          [rule.id, entities.host, entities.sourceIp, entities.destIp, entities.userName].join('\u0001'),
+        )
+        .digest('hex');
+      const eventIds = events.map((e) => e.id).slice(0, this.settings.maxEventIdsPerAlert);
+      const lastSeen = events.reduce((a, e) => (e.timestamp > a ? e.timestamp : a), first.timestamp);
+      const existing = await this.repos.alerts.findGroup(tenantId, dedupKey, since);
+      if (existing) {
+        await this.repos.alerts.addToGroup(tenantId, existing.id, {
+          count,
+          lastSeen,
+          eventIds,
+          maxEventIds: this.settings.maxEventIdsPerAlert,
+        });
+        out.grouped += 1;
+        continue;
+      }
+      const values = [entities.sourceIp, entities.destIp, entities.userName, entities.host].filter(
+        (v): v is string => !!v,
+      );
+      const indicatorHit =
+        values.length > 0 && (await this.repos.indicators.lookup(tenantId, values)).length > 0;
+      const asset = first.sourceId ? await this.#criticality(tenantId, first.sourceId) : null;
+      await this.repos.alerts.create(tenantId, {
+        ruleId: rule.id,
+        logId: first.id,
+        eventIds,
+        title: rule.name.slice(0, 500),
+        alertType: rule.ruleType,
+        detectionMethod: 'sigma',
+        severity: rule.severity,
+        description: rule.description ?? null,
+        metadata: {
+          rule_number: rule.ruleNumber,
+          sigma_id: rule.sigmaId,
+          seq_range: [first.seq, events[events.length - 1]!.seq],
+          indicator_hit: indicatorHit,
+          kev_hit: kev,
+          asset_criticality: asset,
+        },
+        priorityScore: priorityScore({
+          severity: rule.severity,
+          falsePositiveRate: rule.falsePositiveRate,
+          indicatorHit,
+          kevHit: kev,
+          assetCriticality: asset,
+        }),
+        ...entities,
+        techniques: rule.techniques,
+        dedupKey,
+        count,
+        firstSeen: first.timestamp,
+        lastSeen,
+      });
+      out.created += 1;
+    }
+    return out;
+  }
+
+  async #kevHit(rule: Rule): Promise<boolean> {
+    for (const t of rule.tags) {
+      const m = /^cve\.(\d{4}-\d{4,})$/i.exec(t);
+      if (!m) continue;
+      const v = await this.repos.vulnerabilities.getByCveId(`CVE-${m[1]}`);
+      if (v?.exploitedInTheWild) return true;
+    }
+    return false;
+  }
+
+  async #criticality(tenantId: string, sourceId: string): Promise<AssetCriticality | null> {
+    return (await this.repos.sources.get(tenantId, sourceId))?.criticality ?? null;
+  }
+
+  /**
+   * Run one rule over stored history without creating alerts (or anything else but a `backtest` run row):
+   * its hits and its cost.
+   */
+  async backtest(tenantId: string, ruleId: string): Promise<BacktestResult> {
+    const rule = await this.repos.rules.get(tenantId, ruleId);
+    if (!rule) throw new NotFoundError('rule', ruleId);
+    const c = this.compile(rule);
+    if (!c.node) throw new ValidationError(`rule ${rule.ruleNumber} cannot run: ${c.error}`);
+    const store = await this.store();
+    const upto = await store.maxSeq(tenantId);
+    const started = this.now();
+    const r = await store.detect(tenantId, [{ key: rule.id, node: c.node }], {
+      afterSeq: 0,
+      uptoSeq: upto,
+      maxMatchesPerRule: this.settings.maxEventIdsPerAlert,
+    });
+    const error = r.errors.get(rule.id);
+    const m = r.matches.get(rule.id);
+    await this.repos.runs.create(tenantId, {
+      ruleId: rule.id,
+      mode: 'backtest',
+      status: error ? 'failed' : 'success',
+      fromSeq: 0,
+      toSeq: upto,
+      eventsScanned: r.scanned,
+      hits: m?.count ?? 0,
+      durationMs: r.elapsedMs,
+      error: error ?? null,
+      startedAt: started,
+      finishedAt: this.now(),
+    });
+    if (error) throw new ValidationError(`rule ${rule.ruleNumber} failed: ${error}`);
+    return {
+      ruleId: rule.id,
+      scanned: r.scanned,
+      hits: m?.count ?? 0,
+      elapsedMs: r.elapsedMs,
+      events: m?.events ?? [],
+    };
+  }
+
+  runs(
+    tenantId: string,
+    opts: { ruleId?: string; status?: string; limit?: number } = {},
+  ): Promise<DetectionRun[]> {
+    return this.repos.runs.list(tenantId, opts);
+  }
+}
+
+/** Only a real IP address goes in an alert's IP column (the normalised field may hold a name). */
+function validIp(v: string | null): string | null {
+  return v && isIP(v) !== 0 ? v : null;
+}
+
+const SUPPRESSION_FIELD: Record<string, 'host' | 'sourceIp' | 'destIp' | 'userName'> = {
+  host: 'host',
+  source_ip: 'sourceIp',
+  dest_ip: 'destIp',
+  user_name: 'userName',
+};
+
+function suppresses(
+  s: AlertSuppression,
+  e: { host: string | null; sourceIp: string | null; destIp: string | null; userName: string | null },
+): boolean {
+  return Object.entries(s.match).every(([k, v]) => {
+    const f = SUPPRESSION_FIELD[k];
+    return f !== undefined && e[f]?.toLowerCase() === v.toLowerCase();
+  });
+}

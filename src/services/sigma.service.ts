@@ -1,0 +1,298 @@
+/**
+ * Sigma rules as files: compile them to SQL (`vigil sigma compile`), report which compile for each dialect
+ * (`vigil sigma check`), and run them over event files in a throw-away store (`vigil sigma test`). Needs no
+ * database of the platform: the rules and events are the user's files, the store is an in-memory DuckDB.
+ */
+import { readdirSync, readFileSync, statSync, createReadStream } from 'node:fs';
+import { basename, join } from 'node:path';
+import { ValidationError } from '../domain/errors.ts';
+import type { LogEventInput } from '../domain/log-event.ts';
+import { EventIdChain } from '../ingest/event-id.ts';
+import { frameBatches } from '../ingest/framing.ts';
+import { createStreamParser, isValidTimeZone } from '../ingest/index.ts';
+import { LOG_FORMATS, type LogFormat } from '../ingest/types.ts';
+import { DuckDbLogStore } from '../logstore/duckdb/duckdb-log-store.ts';
+import {
+  combinePipelines,
+  defaultPipeline,
+  DIALECTS,
+  loadPipeline,
+  prepareRules,
+  ruleQuery,
+  UnsupportedError,
+  type Dialect,
+  type Pipeline,
+  type PreparedRule,
+  type RuleSet,
+  type RuleSource,
+  type Unsupported,
+} from '../sigma/index.ts';
+import { compilePredicate } from '../sigma/backends/index.ts';
+
+export interface SigmaServiceOptions {
+  /** Values of `expand` placeholders (%name%), from configuration. */
+  placeholders?: Record<string, readonly string[]>;
+  /** Extra pipeline files (YAML), applied over the built-in mappings. */
+  pipelineFiles?: readonly string[];
+}
+
+export interface CompiledRuleOutput {
+  id: string | undefined;
+  title: string;
+  file: string;
+  sql: string;
+  params: unknown[];
+}
+
+export interface DialectReport {
+  compiled: number;
+  /** Share of the rule documents that compile, 0..1. */
+  ratio: number;
+  unsupported: Unsupported[];
+}
+
+export interface CheckReport {
+  files: number;
+  /** Rule documents (parsed or not); correlations and filters are counted apart. */
+  rules: number;
+  correlations: number;
+  filters: number;
+  dialects: Record<Dialect, DialectReport>;
+}
+
+export interface TestMatch {
+  id: string;
+  title: string;
+  count: number;
+}
+
+export interface TestReport {
+  rules: number;
+  events: number;
+  matches: TestMatch[];
+  /** Records of the event files that could not be parsed (they are not events). */
+  rejected: number;
+  unsupported: Unsupported[];
+}
+
+const RULE_FILE = /\.ya?ml$/i;
+const TEST_TENANT = '00000000-0000-4000-8000-000000000001';
+
+/** Every rule file under the given files and directories, in a stable order. */
+export function ruleFiles(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  const walk = (p: string, top: boolean) => {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      throw new ValidationError(`${p} does not exist`, [
+        { path: 'path', message: 'no such file or directory' },
+      ]);
+    }
+    if (st.isDirectory()) {
+      for (const e of readdirSync(p).sort()) walk(join(p, e), false);
+    } else if (top || RULE_FILE.test(p)) {
+      out.push(p);
+    }
+  };
+  for (const p of paths) walk(p, true);
+  return out;
+}
+
+export class SigmaService {
+  readonly #pipeline: Pipeline;
+
+  constructor(private readonly opts: SigmaServiceOptions = {}) {
+    const extra = (opts.pipelineFiles ?? []).map((f) => loadPipeline(readFileSync(f, 'utf8'), basename(f)));
+    this.#pipeline = extra.length ? combinePipelines(defaultPipeline(), ...extra) : defaultPipeline();
+  }
+
+  get pipeline(): Pipeline {
+    return this.#pipeline;
+  }
+
+  /** Read and prepare rules from files and directories. */
+  load(paths: readonly string[]): RuleSet {
+    return this.prepare(ruleFiles(paths).map((file) => ({ file, text: readFileSync(file, 'utf8') })));
+  }
+
+  /** Prepare rules from their text (rules stored in the database). */
+  prepare(sources: readonly RuleSource[]): RuleSet {
+    return prepareRules(sources, {
+      pipeline: this.#pipeline,
+      ...(this.opts.placeholders ? { placeholders: this.opts.placeholders } : {}),
+    });
+  }
+
+  /** `vigil sigma compile`: each rule's full query for a dialect. */
+  compile(
+    paths: readonly string[],
+    dialect: Dialect,
+  ): { rules: CompiledRuleOutput[]; unsupported: Unsupported[] } {
+    const set = this.load(paths);
+    const rules: CompiledRuleOutput[] = [];
+    const unsupported = [...set.unsupported];
+    for (const r of set.rules) {
+      try {
+        rules.push({
+          id: r.rule.id,
+          title: r.rule.title,
+          file: r.rule.location.file,
+          ...ruleQuery(r, dialect),
+        });
+      } catch (e) {
+        unsupported.push(unsupportedOf(r, e));
+      }
+    }
+    return { rules, unsupported };
+  }
+
+  /** `vigil sigma check`: how many rules compile for each dialect, and why the others do not. */
+  check(paths: readonly string[]): CheckReport {
+    const files = ruleFiles(paths);
+    const set = this.load(files);
+    // Parse errors and unmappable rules fail every dialect; the rest can still fail one dialect (regexes).
+    const ruleDocs = set.rules.length + set.unsupported.length;
+    const dialects = {} as Record<Dialect, DialectReport>;
+    for (const d of DIALECTS) {
+      const unsupported = [...set.unsupported];
+      let compiled = 0;
+      for (const r of set.rules) {
+        try {
+          compilePredicate(r.node, d);
+          compiled += 1;
+        } catch (e) {
+          unsupported.push(unsupportedOf(r, e));
+        }
+      }
+      dialects[d] = { compiled, ratio: ruleDocs ? compiled / ruleDocs : 1, unsupported };
+    }
+    return {
+      files: files.length,
+      rules: ruleDocs,
+      correlations: set.correlations.length,
+      filters: set.filters.length,
+      dialects,
+    };
+  }
+
+  /**
+   * `vigil sigma test`: load the event files (any format ingest reads) into an in-memory DuckDB store, run
+   * every rule over them, and report per matching rule its id, title and match count.
+   */
+  async test(
+    rulePaths: readonly string[],
+    eventFiles: readonly string[],
+    opts: { format?: LogFormat; timezone?: string } = {},
+  ): Promise<TestReport> {
+    const format = opts.format ?? 'auto';
+    if (!LOG_FORMATS.includes(format)) throw new ValidationError(`unknown format ${format}`);
+    if (opts.timezone !== undefined && !isValidTimeZone(opts.timezone))
+      throw new ValidationError(`unknown time zone ${opts.timezone}`);
+    const set = this.load(rulePaths);
+    const store = new DuckDbLogStore(':memory:');
+    await store.init();
+    try {
+      let events = 0;
+      let rejected = 0;
+      for (const file of eventFiles) {
+        for await (const batch of readEvents(file, TEST_TENANT, {
+          format,
+          timezone: opts.timezone ?? 'UTC',
+        })) {
+          rejected += batch.rejected;
+          if (batch.events.length === 0) continue;
+          const r = await store.append({ tenantId: TEST_TENANT, events: batch.events, quarantine: [] });
+          events += r.inserted;
+        }
+      }
+      const byKey = new Map(set.rules.map((r, i) => [String(i), r]));
+      const result = await store.detect(
+        TEST_TENANT,
+        set.rules.map((r, i) => ({ key: String(i), node: r.node })),
+        { afterSeq: 0, uptoSeq: await store.maxSeq(TEST_TENANT), maxMatchesPerRule: 1 },
+      );
+      const unsupported = [...set.unsupported];
+      for (const [key, reason] of result.errors) unsupported.push(unsupportedOf(byKey.get(key)!, reason));
+      const matches: TestMatch[] = [...result.matches]
+        .map(([key, m]) => {
+          const r = byKey.get(key)!.rule;
+          return { id: r.id ?? '', title: r.title, count: m.count };
+        })
+        .sort((a, b) => b.count - a.count || a.title.localeCompare(b.title));
+      return { rules: set.rules.length, events, matches, rejected, unsupported };
+    } finally {
+      await store.close();
+    }
+  }
+}
+
+function unsupportedOf(r: PreparedRule, e: unknown): Unsupported {
+  const reason = e instanceof UnsupportedError ? e.reason : e instanceof Error ? e.message : String(e);
+  return {
+    file: r.rule.location.file,
+    line: r.rule.location.line,
+    id: r.rule.id,
+    title: r.rule.title,
+    reason,
+  };
+}
+
+/**
+ * The events of one file, batch by batch, parsed as ingest parses them (ids chained over the file's content,
+ * so the same file gives the same ids). Records that do not parse are counted, not stored.
+ */
+export async function* readEvents(
+  file: string,
+  tenantId: string,
+  opts: { format: LogFormat; timezone: string },
+): AsyncGenerator<{ events: LogEventInput[]; rejected: number }> {
+  const parser = createStreamParser({
+    format: opts.format,
+    timezone: opts.timezone,
+    referenceTime: new Date(),
+  });
+  const ids = EventIdChain.start(tenantId, 'sigma-test', file);
+  const mode =
+    opts.format === 'auto' || opts.format === 'json' || opts.format === 'windows_event' ? 'auto' : 'lines';
+  let last: Date | null = null;
+  for await (const batch of frameBatches(createReadStream(file, { highWaterMark: 1 << 20 }), { mode })) {
+    const events: LogEventInput[] = [];
+    let rejected = 0;
+    for (const rec of batch) {
+      if (rec.error === 'blank') continue;
+      const id = ids.next(rec.offset, rec.bytes);
+      if (rec.error || rec.text === null) {
+        rejected += 1;
+        continue;
+      }
+      const r = parser.parse(rec.text);
+      if (!r.ok) {
+        if (!r.skip) rejected += 1;
+        continue;
+      }
+      const ev = r.event;
+      const ts: Date = ev.timestamp ?? last ?? new Date(0);
+      last = ts;
+      events.push({
+        tenantId,
+        id,
+        timestamp: ts,
+        raw: rec.text,
+        appname: ev.appname,
+        file: basename(file),
+        host: ev.host,
+        hostname: ev.host,
+        message: ev.message,
+        procid: ev.procid,
+        sourceType: ev.sourceType,
+        normalized: ev.normalized,
+        metadata: { offset: rec.offset },
+        sourceId: null,
+        original: ev.original ?? null,
+      });
+    }
+    yield { events, rejected };
+  }
+}
