@@ -36,7 +36,7 @@ const JSON_COLUMNS: readonly string[] = ['normalized', 'original', 'metadata'];
 const TEXT_COLUMNS: readonly string[] = EVENT_TEXT_COLUMNS;
 
 /** A JSON path segment allowed into SQL as a literal: no quote, no backslash, nothing a path syntax reads. */
-const SAFE_SEGMENT = /^[A-Za-z0-9_ .:@\-/]+$/;
+const SAFE_SEGMENT = /^[A-Za-z0-9_ .:@\-/()]+$/;
 
 const OPS: Record<NumberOp, string> = { lt: '<', lte: '<=', gt: '>', gte: '>=' };
 
