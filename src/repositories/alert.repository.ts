@@ -99,7 +99,7 @@ export class AlertRepository {
 
   /**
    * The open alert a new detection of the same thing (same dedup key) joins instead of raising another:
-   * the most recent one seen since `since` that nobody closed. Locked until the transaction ends.
+   * the most recent one raised or grown since `since` that nobody closed. Locked until the transaction ends.
    */
   async findGroup(tenantId: string, dedupKey: string, since: Date): Promise<Alert | undefined> {
     return this.db.tenant(tenantId, async (tx) => {
@@ -110,11 +110,12 @@ export class AlertRepository {
           and(
             eq(alerts.tenantId, tenantId),
             eq(alerts.dedupKey, dedupKey),
-            gte(alerts.lastSeen, since),
+            // Detection time (the row's last change), not event time: a late or replayed event still groups.
+            gte(alerts.updatedAt, since),
             inArray(alerts.status, ['new', 'acknowledged', 'in_progress']),
           ),
         )
-        .orderBy(desc(alerts.lastSeen))
+        .orderBy(desc(alerts.updatedAt))
         .limit(1)
         .for('update');
       return row;

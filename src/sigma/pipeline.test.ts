@@ -521,12 +521,20 @@ describe('defaultPipeline: resolve by family', () => {
     expect(evaluate(linux.condition, stored({ source_type: 'windows_event' }))).toBe(false);
   });
 
-  it('linux and macOS endpoint categories are unsupported with a reason', () => {
+  it('linux endpoint categories read Sysmon for Linux events', () => {
+    const pc = mustResolve(p, { product: 'linux', category: 'process_creation' });
+    expect(pc.field('CommandLine')).toEqual(json('normalized', ['event_data', 'CommandLine']));
+    const sysmon = stored({
+      normalized: { channel: 'Linux-Sysmon/Operational', event_id: 1, event_data: { Image: '/usr/bin/id' } },
+    });
+    expect(evaluate(pc.condition, sysmon)).toBe(true);
+    expect(evaluate(pc.condition, stored({ normalized: { channel: 'Security', event_id: 1 } }))).toBe(false);
+  });
+
+  it('macOS endpoint categories are unsupported with a reason', () => {
     for (const ls of [
-      { product: 'linux', category: 'process_creation' },
-      { product: 'linux', category: 'file_event' },
-      { product: 'linux', category: 'network_connection' },
       { product: 'macos', category: 'process_creation' },
+      { product: 'macos', category: 'file_event' },
     ]) {
       const r = applyPipeline({ logsource: ls, detection: literalNode('Image', 'x') }, p);
       expect(r.ok).toBe(false);
