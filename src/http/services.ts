@@ -41,6 +41,8 @@ export interface ApiServices {
   tenants: TenantService;
   logs: Container['services']['logs'];
   logIngest: Container['services']['logIngest'];
+  ruleImport: Container['services']['ruleImport'];
+  detection: Container['services']['detection'];
 }
 
 export function apiServices(c: Container): ApiServices {
@@ -67,6 +69,8 @@ export function apiServices(c: Container): ApiServices {
       s.tenants ?? new TenantService(c.db, c.repos.tenants, c.repos.memberships, c.repos.auditLogs, c.logger),
     logs: c.services.logs,
     logIngest: c.services.logIngest,
+    ruleImport: c.services.ruleImport,
+    detection: c.services.detection,
   };
 }
 

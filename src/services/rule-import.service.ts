@@ -14,7 +14,14 @@ import type { RuleCreate } from '../domain/schemas/rule.schema.ts';
 import type { AuditLogRepository } from '../repositories/audit-log.repository.ts';
 import type { RuleRepository } from '../repositories/rule.repository.ts';
 import { compilePredicate } from '../sigma/backends/index.ts';
-import type { PreparedRule, SigmaLevel, SigmaStatus, Unsupported } from '../sigma/index.ts';
+import type {
+  PreparedRule,
+  RuleSet,
+  RuleSource,
+  SigmaLevel,
+  SigmaStatus,
+  Unsupported,
+} from '../sigma/index.ts';
 import type { SigmaService } from './sigma.service.ts';
 
 /** Who imports: a user or API key (HTTP) or the operator at the command line. */
@@ -109,12 +116,21 @@ export class RuleImportService {
     private readonly sigma: SigmaService,
   ) {}
 
-  async importSigma(
+  /** Rule files and directories on this machine (the CLI). */
+  importSigma(tenantId: string, paths: readonly string[], actor: ImportActor): Promise<RuleImportSummary> {
+    return this.#import(tenantId, this.sigma.load(paths), actor);
+  }
+
+  /** Rule texts sent by a client (the API): never a path on the server. */
+  importSigmaTexts(
     tenantId: string,
-    paths: readonly string[],
+    files: readonly RuleSource[],
     actor: ImportActor,
   ): Promise<RuleImportSummary> {
-    const set = this.sigma.load(paths);
+    return this.#import(tenantId, this.sigma.prepare(files), actor);
+  }
+
+  async #import(tenantId: string, set: RuleSet, actor: ImportActor): Promise<RuleImportSummary> {
     const files = new Set<string>();
     const unsupported = [...set.unsupported];
     const ready: PreparedRule[] = [];

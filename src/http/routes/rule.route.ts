@@ -72,6 +72,27 @@ export const ruleVersionSchema = z
   })
   .meta({ id: 'RuleVersion', description: 'A saved version of a detection rule' });
 
+const importSummarySchema = z
+  .object({
+    files: z.number().int(),
+    loaded: z.number().int(),
+    updated: z.number().int(),
+    unchanged: z.number().int(),
+    unsupported: z.array(
+      z.object({
+        file: z.string(),
+        line: z.number().int(),
+        id: z.string().optional(),
+        title: z.string().optional(),
+        reason: z.string(),
+      }),
+    ),
+  })
+  .meta({
+    id: 'RuleImportSummary',
+    description: 'What a Sigma import loaded, updated, left alone or refused',
+  });
+
 const BASE = `${API_PREFIX}/rules`;
 const TAGS = ['rules'];
 
@@ -91,6 +112,106 @@ export function registerRuleRoutes(app: ApiApp, services: ApiServices): void {
       },
     },
     async (req) => rules.list(tenantOf(req), listOptions(req.query)),
+  );
+
+  app.post(
+    `${BASE}/import`,
+    {
+      config: { permission: 'rules:write' },
+      schema: {
+        operationId: 'importSigmaRules',
+        summary: 'Import Sigma rule files',
+        description:
+          'The files travel in the body (never a server path). Rules are identified by their Sigma id: a ' +
+          'rerun updates changed rules and never duplicates. Rules that cannot run are listed with the reason.',
+        tags: TAGS,
+        body: z
+          .object({
+            files: z
+              .array(
+                z.object({ name: z.string().min(1).max(1024), content: z.string().max(1_000_000) }).strict(),
+              )
+              .min(1)
+              .max(10_000),
+          })
+          .strict(),
+        response: { 200: importSummarySchema, ...problems(400, ...AUTHENTICATED_PROBLEMS) },
+      },
+    },
+    async (req) => {
+      const actor = actorOf(req);
+      return services.ruleImport.importSigmaTexts(
+        tenantOf(req),
+        req.body.files.map((f) => ({ file: f.name, text: f.content })),
+        {
+          name: actor.principal.name,
+          userId: actor.principal.kind === 'user' ? actor.principal.id : null,
+          ip: actor.meta.ip ?? null,
+          userAgent: actor.meta.userAgent ?? null,
+        },
+      );
+    },
+  );
+
+  app.post(
+    `${BASE}/:id/backtest`,
+    {
+      config: { permission: 'rules:read' },
+      schema: {
+        operationId: 'backtestRule',
+        summary: 'Run a rule over the stored history without creating alerts',
+        tags: TAGS,
+        params: idParams,
+        body: z.object({}).strict().optional(),
+        response: {
+          200: z.object({
+            ruleId: z.uuid(),
+            scanned: z.number().int(),
+            hits: z.number().int(),
+            elapsedMs: z.number(),
+            events: z.array(
+              z.object({
+                id: z.string(),
+                seq: z.number().int(),
+                timestamp,
+                host: z.string().nullable(),
+                hostname: z.string().nullable(),
+                srcIp: z.string().nullable(),
+                dstIp: z.string().nullable(),
+                user: z.string().nullable(),
+                sourceId: z.string().nullable(),
+              }),
+            ),
+          }),
+          ...problems(400, 404, ...AUTHENTICATED_PROBLEMS),
+        },
+      },
+    },
+    async (req) => services.detection.backtest(tenantOf(req), req.params.id),
+  );
+
+  app.get(
+    `${API_PREFIX}/detection/runs`,
+    {
+      config: { permission: 'rules:read' },
+      schema: {
+        operationId: 'listDetectionRuns',
+        summary: 'Detection runs, newest first: successes, failures and gaps',
+        tags: TAGS,
+        querystring: z
+          .object({
+            ruleId: z.uuid().optional(),
+            status: z.enum(['success', 'failed', 'gap']).optional(),
+            limit: z.coerce.number().int().min(1).max(1000).optional(),
+          })
+          .strict(),
+        response: {
+          200: z.object({ items: z.array(z.object({ id: z.uuid(), status: z.string() }).loose()) }),
+          ...problems(400, ...AUTHENTICATED_PROBLEMS),
+        },
+      },
+    },
+    async (req) => ({ items: await services.detection.runs(tenantOf(req), req.query) }),
   );
 
   app.get(
