@@ -25,6 +25,8 @@ const TENANT_TABLES = [
   'alert_incidents',
   'api_keys',
   'log_consumer_watermarks',
+  'detection_runs',
+  'alert_suppressions',
 ];
 
 const rowsOf = (r: unknown) => (r as { rows: Record<string, unknown>[] }).rows;
@@ -94,6 +96,15 @@ describe.each(engines())('row-level security on %s', (engine) => {
       await t.db.query(`insert into log_consumer_watermarks (tenant_id, consumer) values ($1, 'detection')`, [
         tn.id,
       ]);
+      await t.db.query(
+        `insert into detection_runs (tenant_id, rule_id, mode, status, from_seq, to_seq)
+         values ($1, gen_random_uuid(), 'scheduled', 'success', 0, 1)`,
+        [tn.id],
+      );
+      await t.db.query(
+        `insert into alert_suppressions (tenant_id, reason, owner, expires_at) values ($1, 'r', 'o', now())`,
+        [tn.id],
+      );
       await t.db.query(
         `insert into api_keys (tenant_id, name, prefix, key_hash) values ($1, 'k', 'vgk_x', $2)`,
         [tn.id, `${tn.id.replace(/-/g, '')}${tn.id.replace(/-/g, '')}`],
