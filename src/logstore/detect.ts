@@ -12,6 +12,11 @@ export interface DetectionRuleInput {
   /** Caller's key for the rule (its id): results come back under it. */
   readonly key: string;
   readonly node: Node<FieldRef>;
+  /**
+   * Values to read from each matched event, by the caller's name (correlation group-by and value_count
+   * fields): they come back in DetectionMatch.fields as text (null when absent).
+   */
+  readonly fields?: readonly { readonly name: string; readonly ref: FieldRef }[];
 }
 
 /** What an alert needs of a matched event: its identity, time and entities. */
@@ -27,6 +32,8 @@ export interface DetectionMatch {
   user: string | null;
   /** The source the event came through (its asset criticality feeds the alert's priority). */
   sourceId: string | null;
+  /** The rule's requested fields (DetectionRuleInput.fields), by name; absent when none were asked. */
+  fields?: Record<string, string | null>;
 }
 
 export interface DetectOptions {
@@ -110,6 +117,21 @@ export function collectFields(nodes: Iterable<Node<FieldRef>>): FieldRef[] {
   };
   for (const n of nodes) visit(n);
   return [...seen.values()];
+}
+
+/** Every field reference the rules read or ask back, de-duplicated. */
+export function collectRuleFields(rules: readonly DetectionRuleInput[]): FieldRef[] {
+  const refs = collectFields(rules.map((r) => r.node));
+  const seen = new Set(refs.map(fieldKey));
+  for (const r of rules)
+    for (const f of r.fields ?? []) {
+      const k = fieldKey(f.ref);
+      if (!seen.has(k)) {
+        seen.add(k);
+        refs.push(f.ref);
+      }
+    }
+  return refs;
 }
 
 export function errorReason(e: unknown): string {

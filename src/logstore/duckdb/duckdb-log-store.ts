@@ -40,7 +40,7 @@ import { encodeCursor } from '../cursor.ts';
 import type { ConsoleOptions, LogStore } from '../log-store.ts';
 import {
   checkDetectOptions,
-  collectFields,
+  collectRuleFields,
   errorReason,
   fieldKey,
   type DetectionMatch,
@@ -578,17 +578,19 @@ export class DuckDbLogStore implements LogStore {
     const o = checkDetectOptions(opts);
     const started = performance.now();
     const result: DetectResult = { scanned: 0, matches: new Map(), errors: new Map(), elapsedMs: 0 };
-    const fields = collectFields(rules.map((r) => r.node));
+    const fields = collectRuleFields(rules);
     const column = new Map(fields.map((f, i) => [fieldKey(f), `f${i}`]));
     const fieldSql = (ref: SigmaFieldRef) => {
       const c = column.get(fieldKey(ref));
       if (!c) throw new Error(`field ${fieldKey(ref)} was not extracted`);
       return `w.${c}`;
     };
-    const compiled: { key: string; sql: string; params: unknown[] }[] = [];
+    const compiled: { key: string; sql: string; params: unknown[]; extra: string }[] = [];
     for (const r of rules) {
       try {
-        compiled.push({ key: r.key, ...compilePredicate(r.node, 'duckdb', { fieldSql }) });
+        // Requested fields come back as columns x0, x1, ... in the order the rule gave them.
+        const extra = (r.fields ?? []).map((f, i) => `, ${fieldSql(f.ref)} AS x${i}`).join('');
+        compiled.push({ key: r.key, extra, ...compilePredicate(r.node, 'duckdb', { fieldSql }) });
       } catch (e) {
         result.errors.set(r.key, errorReason(e));
       }
@@ -616,7 +618,7 @@ export class DuckDbLogStore implements LogStore {
           try {
             const r = await c.runAndReadAll(
               `SELECT id::VARCHAR AS id, seq, "timestamp", host, hostname, src_ip, dst_ip, usr, source_id,
-                 count(*) OVER () AS total
+                 count(*) OVER () AS total${rule.extra}
                FROM detect_window w WHERE ${rule.sql} ORDER BY seq LIMIT ${Math.max(room, 1)}`,
               rule.params as DuckDBValue[],
             );
@@ -624,7 +626,8 @@ export class DuckDbLogStore implements LogStore {
             if (rows.length === 0) continue;
             const entry = have ?? { count: 0, events: [] };
             entry.count += Number(rows[0]!.total);
-            if (room > 0) entry.events.push(...rows.map(toDetectionMatch));
+            const names = (rules.find((x) => x.key === rule.key)?.fields ?? []).map((f) => f.name);
+            if (room > 0) entry.events.push(...rows.map((row) => toDetectionMatch(row, names)));
             result.matches.set(rule.key, entry);
           } catch (e) {
             result.errors.set(rule.key, errorReason(e));
@@ -986,9 +989,13 @@ function parseJson(v: unknown): unknown {
   return typeof v === 'string' ? (JSON.parse(v) as unknown) : (v ?? null);
 }
 
-function toDetectionMatch(row: Record<string, unknown>): DetectionMatch {
+function toDetectionMatch(row: Record<string, unknown>, fieldNames: readonly string[]): DetectionMatch {
   const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  const fields = fieldNames.length
+    ? Object.fromEntries(fieldNames.map((n, i) => [n, text(row[`x${i}`])]))
+    : undefined;
   return {
+    ...(fields ? { fields } : {}),
     id: String(row.id),
     seq: Number(row.seq),
     timestamp: row.timestamp as Date,

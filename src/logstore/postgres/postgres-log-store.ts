@@ -49,7 +49,7 @@ import {
   type DetectOptions,
   type DetectResult,
 } from '../detect.ts';
-import { compilePredicate } from '../../sigma/backends/index.ts';
+import { compilePredicate, defaultFieldSql } from '../../sigma/backends/index.ts';
 import { checkConsoleSql } from './console-guard.ts';
 import { ConsoleSandbox } from './console-sandbox.ts';
 import { connOf, pgJson, pgText, toBytes, toDate, toNullableNumber, toNumber, type Conn } from './driver.ts';
@@ -448,8 +448,13 @@ export class PostgresLogStore implements LogStore {
     result.scanned = toNumber(row?.n);
     for (const rule of rules) {
       let frag: { sql: string; params: unknown[] };
+      let extra: string;
       try {
         frag = compilePredicate(rule.node, 'postgres', { paramOffset: range.length });
+        // Requested fields come back as columns x0, x1, ... in the order the rule gave them.
+        extra = (rule.fields ?? [])
+          .map((f, i) => `, ${defaultFieldSql(f.ref, 'postgres')} as x${i}`)
+          .join('');
       } catch (e) {
         result.errors.set(rule.key, errorReason(e));
         continue;
@@ -460,7 +465,7 @@ export class PostgresLogStore implements LogStore {
           c.query<Record<string, unknown>>(
             `select id::text as id, seq, "timestamp", host, hostname, normalized ->> 'src_ip' as src_ip,
                normalized ->> 'dst_ip' as dst_ip, normalized ->> 'user' as usr, source_id::text as source_id,
-               count(*) over () as total
+               count(*) over () as total${extra}
              from log_events
              where tenant_id = $1 and seq > $2 and seq <= $3 and (${frag.sql})
              order by seq limit ${o.maxMatchesPerRule}`,
@@ -480,6 +485,13 @@ export class PostgresLogStore implements LogStore {
             dstIp: pgText(r.dst_ip as string | null),
             user: pgText(r.usr as string | null),
             sourceId: r.source_id === null ? null : String(r.source_id),
+            ...(rule.fields?.length
+              ? {
+                  fields: Object.fromEntries(
+                    rule.fields.map((f, i) => [f.name, r[`x${i}`] == null ? null : String(r[`x${i}`])]),
+                  ),
+                }
+              : {}),
           })),
         });
       } catch (e) {
