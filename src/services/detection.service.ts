@@ -17,7 +17,7 @@
  * steady state: all rules caught up at the same seq.
  */
 import { createHash } from 'node:crypto';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import type { Logger } from '../config/logger.ts';
 import type { Database } from '../db/client.ts';
 import { priorityScore } from '../domain/alert-priority.ts';
@@ -38,7 +38,8 @@ import type { Rule, RuleRepository } from '../repositories/rule.repository.ts';
 import type { SourceRepository } from '../repositories/source.repository.ts';
 import type { TenantRepository } from '../repositories/tenant.repository.ts';
 import type { VulnerabilityRepository } from '../repositories/vulnerability.repository.ts';
-import type { FieldRef, Node } from '../sigma/index.ts';
+import { LOOKUP_MAX_VALUES } from '../domain/schemas/indicator.schema.ts';
+import { or, type FieldRef, type Node } from '../sigma/index.ts';
 import type { SigmaService } from './sigma.service.ts';
 
 export interface DetectionSettings {
@@ -79,7 +80,50 @@ const PAGE = 500;
 interface Compiled {
   version: number;
   node?: Node<FieldRef>;
+  /** ioc_match: the fields whose values are looked up among the active indicators. */
+  iocFields?: { name: string; ref: FieldRef }[];
   error?: string;
+}
+
+/**
+ * Fields an ioc_match rule checks when it names none (`conditions.fields`): the normalised network fields,
+ * and the Windows (Sysmon) fields that carry addresses, names and hashes.
+ */
+export const DEFAULT_IOC_FIELDS = [
+  'normalized.src_ip',
+  'normalized.dst_ip',
+  'normalized.src_host',
+  'normalized.dst_host',
+  'normalized.event_data.DestinationIp',
+  'normalized.event_data.SourceIp',
+  'normalized.event_data.DestinationHostname',
+  'normalized.event_data.QueryName',
+  'normalized.event_data.Hashes',
+];
+
+/** Matched events an ioc_match rule reads per store call (it pages through a larger window). */
+const IOC_PAGE = 20_000;
+
+/** `normalized.event_data.QueryName` -> a JSON field reference; only stored-event JSON columns. */
+export function iocFieldRef(path: string): FieldRef | undefined {
+  const [column, ...segments] = path.split('.');
+  if ((column !== 'normalized' && column !== 'original') || segments.length === 0) return undefined;
+  if (segments.some((s) => !/^[A-Za-z0-9_-]{1,128}$/.test(s))) return undefined;
+  return { kind: 'json', column, paths: [segments] };
+}
+
+/**
+ * The values of one field that can be indicators: the text itself and, for Sysmon's `Hashes`
+ * (`SHA1=...,MD5=...`), each hash.
+ */
+export function indicatorCandidates(value: string | null): string[] {
+  if (!value) return [];
+  const v = value.trim();
+  if (!v) return [];
+  if (/^[A-Z0-9]+=[0-9A-Fa-f]+(,[A-Z0-9]+=[0-9A-Fa-f]+)*$/.test(v)) {
+    return v.split(',').map((p) => p.slice(p.indexOf('=') + 1).toLowerCase());
+  }
+  return [v];
 }
 
 export class DetectionService {
@@ -110,7 +154,9 @@ export class DetectionService {
     const hit = this.#compiled.get(rule.id);
     if (hit && hit.version === rule.version) return hit;
     let c: Compiled;
-    if (rule.ruleType !== 'sigma' || !rule.sigmaYaml) {
+    if (rule.ruleType === 'ioc_match') {
+      c = compileIoc(rule);
+    } else if (rule.ruleType !== 'sigma' || !rule.sigmaYaml) {
       c = { version: rule.version, error: `rule type ${rule.ruleType} is not run by the Sigma engine` };
     } else {
       const set = this.sigma.prepare([{ file: rule.ruleNumber, text: rule.sigmaYaml }]);
@@ -161,9 +207,15 @@ export class DetectionService {
       const page = await this.repos.rules.list(tenantId, {
         limit: PAGE,
         offset,
-        filters: { enabled: true, ruleType: 'sigma' },
+        filters: { enabled: true },
       });
-      out.push(...page.items.filter((r) => r.status === 'active' || r.status === 'testing'));
+      out.push(
+        ...page.items.filter(
+          (r) =>
+            (r.ruleType === 'sigma' || r.ruleType === 'ioc_match') &&
+            (r.status === 'active' || r.status === 'testing'),
+        ),
+      );
       if (page.items.length < PAGE) return out;
     }
   }
@@ -187,6 +239,10 @@ export class DetectionService {
       }
       const from = marks.get(watermarkOf(rule.id)) ?? 0;
       if (from >= maxSeq) continue;
+      if (c.iocFields) {
+        await this.#runIoc(tenantId, store, rule, c.node, c.iocFields, from, maxSeq, result);
+        continue;
+      }
       const g = groups.get(from) ?? [];
       g.push({ rule, node: c.node });
       groups.set(from, g);
@@ -230,6 +286,107 @@ export class DetectionService {
     }
   }
 
+  /**
+   * An ioc_match rule over its window: the events that carry any of its fields, paged in seq order, their
+   * values looked up among the tenant's live indicators (exact, and CIDR networks); the events with a hit
+   * are the rule's matches, and each indicator that hit gets a sighting, in the same transaction.
+   */
+  async #runIoc(
+    tenantId: string,
+    store: LogStore,
+    rule: Rule,
+    node: Node<FieldRef>,
+    fields: { name: string; ref: FieldRef }[],
+    from: number,
+    maxSeq: number,
+    result: DetectionPassResult,
+  ): Promise<void> {
+    const to = Math.min(maxSeq, from + this.settings.maxEventsPerRun);
+    const started = this.now();
+    const t0 = performance.now();
+    const hits: DetectionMatch[] = [];
+    const hitIndicators = new Map<string, { id: string; value: string }>();
+    let scanned = 0;
+    try {
+      for (let after = from; after < to;) {
+        const r = await store.detect(tenantId, [{ key: 'ioc', node, fields }], {
+          afterSeq: after,
+          uptoSeq: to,
+          maxMatchesPerRule: IOC_PAGE,
+        });
+        if (after === from) scanned = r.scanned;
+        const error = r.errors.get('ioc');
+        if (error !== undefined) throw new Error(error);
+        const m = r.matches.get('ioc');
+        if (!m || m.events.length === 0) break;
+        const found = await this.#lookup(tenantId, m.events);
+        for (const e of m.events) {
+          const matched = found.match(e);
+          if (matched.length === 0) continue;
+          hits.push(e);
+          for (const i of matched) hitIndicators.set(i.id, i);
+        }
+        if (m.count <= m.events.length) break;
+        after = m.events[m.events.length - 1]!.seq;
+      }
+    } catch (e) {
+      await this.#fail(tenantId, rule, from, to, started, e, result);
+      return;
+    }
+    const matches = hits.length
+      ? { count: hits.length, events: hits.slice(0, this.settings.maxEventIdsPerAlert * 10) }
+      : undefined;
+    await this.#commit(
+      tenantId,
+      rule,
+      from,
+      to,
+      started,
+      performance.now() - t0,
+      scanned,
+      matches,
+      result,
+      async () => {
+        for (const i of hitIndicators.values()) await this.repos.indicators.recordSighting(tenantId, i.id);
+      },
+    );
+  }
+
+  /** The live indicators among the events' field values, and a matcher per event. */
+  async #lookup(tenantId: string, events: DetectionMatch[]) {
+    const values = new Set<string>();
+    for (const e of events)
+      for (const v of Object.values(e.fields ?? {})) for (const c of indicatorCandidates(v)) values.add(c);
+    const list = [...values];
+    const exact = new Map<string, { id: string; value: string }>();
+    const networks: { id: string; value: string; list: BlockList }[] = [];
+    for (let i = 0; i < list.length; i += LOOKUP_MAX_VALUES) {
+      for (const ind of await this.repos.indicators.lookup(tenantId, list.slice(i, i + LOOKUP_MAX_VALUES))) {
+        if (ind.type === 'cidr') {
+          const [net, bits] = ind.value.split('/');
+          const bl = new BlockList();
+          bl.addSubnet(net!, Number(bits), isIP(net!) === 6 ? 'ipv6' : 'ipv4');
+          networks.push({ id: ind.id, value: ind.value, list: bl });
+        } else exact.set(ind.value.toLowerCase(), { id: ind.id, value: ind.value });
+      }
+    }
+    return {
+      match(e: DetectionMatch): { id: string; value: string }[] {
+        const out: { id: string; value: string }[] = [];
+        for (const v of Object.values(e.fields ?? {})) {
+          for (const c of indicatorCandidates(v)) {
+            const hit = exact.get(c.toLowerCase());
+            if (hit) out.push(hit);
+            const family = isIP(c);
+            if (family)
+              for (const n of networks) if (n.list.check(c, family === 6 ? 'ipv6' : 'ipv4')) out.push(n);
+          }
+        }
+        return out;
+      },
+    };
+  }
+
   /** The rule's window and its alerts, in one transaction. */
   async #commit(
     tenantId: string,
@@ -241,10 +398,12 @@ export class DetectionService {
     scanned: number,
     matches: RuleMatches | undefined,
     result: DetectionPassResult,
+    alsoInTransaction?: () => Promise<void>,
   ): Promise<void> {
     const hits = matches?.count ?? 0;
     try {
       const counts = await this.db.tenant(tenantId, async () => {
+        await alsoInTransaction?.();
         const c = matches
           ? await this.#raise(tenantId, rule, matches)
           : { created: 0, grouped: 0, suppressed: 0 };
@@ -406,7 +565,8 @@ export class DetectionService {
         (v): v is string => !!v,
       );
       const indicatorHit =
-        values.length > 0 && (await this.repos.indicators.lookup(tenantId, values)).length > 0;
+        rule.ruleType === 'ioc_match' ||
+        (values.length > 0 && (await this.repos.indicators.lookup(tenantId, values)).length > 0);
       const asset = first.sourceId ? await this.#criticality(tenantId, first.sourceId) : null;
       await this.repos.alerts.create(tenantId, {
         ruleId: rule.id,
@@ -414,7 +574,7 @@ export class DetectionService {
         eventIds,
         title: rule.name.slice(0, 500),
         alertType: rule.ruleType,
-        detectionMethod: 'sigma',
+        detectionMethod: rule.ruleType === 'ioc_match' ? 'ioc_match' : 'sigma',
         severity: rule.severity,
         description: rule.description ?? null,
         metadata: {
@@ -528,4 +688,27 @@ function suppresses(
     const f = SUPPRESSION_FIELD[k];
     return f !== undefined && e[f]?.toLowerCase() === v.toLowerCase();
   });
+}
+
+/** An ioc_match rule: `conditions.fields` (paths into the stored event) or the default fields. */
+function compileIoc(rule: Rule): Compiled {
+  const given = (rule.conditions as { fields?: unknown } | null)?.fields;
+  const paths = given === undefined ? DEFAULT_IOC_FIELDS : given;
+  if (!Array.isArray(paths) || paths.length === 0 || paths.some((p) => typeof p !== 'string'))
+    return {
+      version: rule.version,
+      error: 'conditions.fields must be a non-empty list of paths such as normalized.src_ip',
+    };
+  const fields: { name: string; ref: FieldRef }[] = [];
+  for (const p of paths as string[]) {
+    const ref = iocFieldRef(p);
+    if (!ref)
+      return {
+        version: rule.version,
+        error: `conditions.fields: ${p} is not a normalized.* or original.* path`,
+      };
+    fields.push({ name: p, ref });
+  }
+  const node = or(...fields.map((f): Node<FieldRef> => ({ kind: 'exists', field: f.ref, exists: true })));
+  return { version: rule.version, node, iocFields: fields };
 }

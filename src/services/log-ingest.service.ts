@@ -22,6 +22,7 @@ import { open as openFile, stat } from 'node:fs/promises';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../domain/errors.ts';
+import { checkDeclaredLogsource, type DeclaredLogsource } from '../domain/schemas/log.schema.ts';
 import { isUuid } from '../domain/ids.ts';
 import type { AppendResult, LogEventInput, QuarantineInput, StreamCheckpoint } from '../domain/log-event.ts';
 import { EventIdChain, streamKey as makeStreamKey } from '../ingest/event-id.ts';
@@ -91,6 +92,11 @@ export interface IngestOptions {
   onProgress?: ((p: IngestProgress) => void) | undefined;
   /** Stop between batches (graceful cancel). */
   signal?: AbortSignal | undefined;
+  /**
+   * The Sigma logsource the source declares for these events, stored on each as metadata.logsource: rules
+   * for logsources no Vigil parser maps run on events that declare them (src/sigma/pipelines/declared.yml).
+   */
+  logsource?: DeclaredLogsource | undefined;
 }
 
 export interface FollowOptions extends IngestOptions {
@@ -493,8 +499,9 @@ export class LogIngestService {
     }
   }
 
-  /** Options every way in checks before it opens a run: a known format and time zone. */
+  /** Options every way in checks before it opens a run: a known format and time zone, a valid logsource. */
   #checkOptions(opts: IngestOptions): void {
+    if (opts.logsource !== undefined) checkDeclaredLogsource(opts.logsource);
     const format = opts.format ?? 'auto';
     if (!LOG_FORMATS.includes(format))
       throw new ValidationError(`unknown format ${format}`, [
@@ -537,6 +544,7 @@ export class LogIngestService {
     /** Offset of the last checkpoint written: a final write with nothing new (blank lines aside) is skipped. */
     let savedOffset = consumedOffset;
     let pending: Promise<AppendResult> | null = null;
+    const logsource = opts.logsource === undefined ? undefined : checkDeclaredLogsource(opts.logsource);
     const meta = (rec: FramedRecord) =>
       rec.line !== null
         ? { run: state.runId, offset: rec.offset, line: rec.line }
@@ -630,6 +638,7 @@ export class LogIngestService {
         let ts = ev.timestamp;
         const metadata: Record<string, unknown> = meta(rec);
         if (ev.notes?.length) metadata.notes = ev.notes;
+        if (logsource) metadata.logsource = { ...logsource };
         if (ts) lastTs = ts;
         else {
           ts = lastTs ?? fallbackTs;

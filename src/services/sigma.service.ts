@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync, createReadStream } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ValidationError } from '../domain/errors.ts';
 import type { LogEventInput } from '../domain/log-event.ts';
+import { checkDeclaredLogsource, type DeclaredLogsource } from '../domain/schemas/log.schema.ts';
 import { EventIdChain } from '../ingest/event-id.ts';
 import { frameBatches } from '../ingest/framing.ts';
 import { createStreamParser, isValidTimeZone } from '../ingest/index.ts';
@@ -17,6 +18,7 @@ import {
   defaultPipeline,
   DIALECTS,
   loadPipeline,
+  designates,
   prepareRules,
   ruleQuery,
   UnsupportedError,
@@ -25,9 +27,12 @@ import {
   type PreparedRule,
   type RuleSet,
   type RuleSource,
+  type SigmaCorrelation,
   type Unsupported,
 } from '../sigma/index.ts';
 import { compilePredicate } from '../sigma/backends/index.ts';
+import { correlationFields, evaluateCorrelation, type BaseMatch } from '../sigma/correlation.ts';
+import type { DetectionRuleInput } from '../logstore/detect.ts';
 
 export interface SigmaServiceOptions {
   /** Values of `expand` placeholders (%name%), from configuration. */
@@ -68,6 +73,8 @@ export interface TestMatch {
 
 export interface TestReport {
   rules: number;
+  /** Correlation rules read (matching ones are in `matches`, with their number of hits as count). */
+  correlations: number;
   events: number;
   matches: TestMatch[];
   /** Records of the event files that could not be parsed (they are not events). */
@@ -76,6 +83,8 @@ export interface TestReport {
 }
 
 const RULE_FILE = /\.ya?ml$/i;
+/** Matches read per referenced rule of a correlation (the store's maximum). */
+const CORRELATION_MAX_MATCHES = 100_000;
 const TEST_TENANT = '00000000-0000-4000-8000-000000000001';
 
 /** Every rule file under the given files and directories, in a stable order. */
@@ -179,12 +188,15 @@ export class SigmaService {
 
   /**
    * `vigil sigma test`: load the event files (any format ingest reads) into an in-memory DuckDB store, run
-   * every rule over them, and report per matching rule its id, title and match count.
+   * every rule over them, and report per matching rule its id, title and match count. Correlation rules are
+   * evaluated over the matches of the rules they reference (src/sigma/correlation.ts) and reported with their
+   * number of hits as count; a rule a correlation references is reported on its own only when a correlation
+   * referencing it says `generate: true` (Sigma: referenced rules are not stand-alone rules by default).
    */
   async test(
     rulePaths: readonly string[],
     eventFiles: readonly string[],
-    opts: { format?: LogFormat; timezone?: string } = {},
+    opts: { format?: LogFormat; timezone?: string; logsource?: DeclaredLogsource | undefined } = {},
   ): Promise<TestReport> {
     const format = opts.format ?? 'auto';
     if (!LOG_FORMATS.includes(format)) throw new ValidationError(`unknown format ${format}`);
@@ -200,6 +212,7 @@ export class SigmaService {
         for await (const batch of readEvents(file, TEST_TENANT, {
           format,
           timezone: opts.timezone ?? 'UTC',
+          logsource: opts.logsource,
         })) {
           rejected += batch.rejected;
           if (batch.events.length === 0) continue;
@@ -207,25 +220,137 @@ export class SigmaService {
           events += r.inserted;
         }
       }
+      const uptoSeq = await store.maxSeq(TEST_TENANT);
       const byKey = new Map(set.rules.map((r, i) => [String(i), r]));
       const result = await store.detect(
         TEST_TENANT,
         set.rules.map((r, i) => ({ key: String(i), node: r.node })),
-        { afterSeq: 0, uptoSeq: await store.maxSeq(TEST_TENANT), maxMatchesPerRule: 1 },
+        { afterSeq: 0, uptoSeq, maxMatchesPerRule: 1 },
       );
       const unsupported = [...set.unsupported];
       for (const [key, reason] of result.errors) unsupported.push(unsupportedOf(byKey.get(key)!, reason));
-      const matches: TestMatch[] = [...result.matches]
-        .map(([key, m]) => {
-          const r = byKey.get(key)!.rule;
-          return { id: r.id ?? '', title: r.title, count: m.count };
-        })
-        .sort((a, b) => b.count - a.count || a.title.localeCompare(b.title));
-      return { rules: set.rules.length, events, matches, rejected, unsupported };
+
+      // Rules that correlations reference: listed on their own only when one of them generates.
+      const referenced = new Set<number>();
+      const generated = new Set<number>();
+      for (const c of set.correlations)
+        for (const ref of c.correlation.rules)
+          set.rules.forEach((r, i) => {
+            if (!designates(ref, r.rule)) return;
+            referenced.add(i);
+            if (c.correlation.generate) generated.add(i);
+          });
+      const matches: TestMatch[] = [];
+      for (const [key, m] of result.matches) {
+        const i = Number(key);
+        if (referenced.has(i) && !generated.has(i)) continue;
+        const r = set.rules[i]!.rule;
+        matches.push({ id: r.id ?? '', title: r.title, count: m.count });
+      }
+      const correlated = await this.#correlate(set, store, uptoSeq);
+      matches.push(...correlated.matches);
+      unsupported.push(...correlated.unsupported);
+      matches.sort((a, b) => b.count - a.count || a.title.localeCompare(b.title));
+      return {
+        rules: set.rules.length,
+        correlations: set.correlations.length,
+        events,
+        matches,
+        rejected,
+        unsupported,
+      };
     } finally {
       await store.close();
     }
   }
+
+  /**
+   * Evaluates the set's correlations over the store: each referenced rule runs once more, returning every
+   * match (up to the store's maximum) with the fields its correlations read. A correlation is unsupported
+   * when a reference names no prepared rule (unknown, unsupported, or another correlation: chains are not
+   * evaluated), when a referenced rule fails, or when it matches more events than can be read.
+   */
+  async #correlate(
+    set: RuleSet,
+    store: DuckDbLogStore,
+    uptoSeq: number,
+  ): Promise<{ matches: TestMatch[]; unsupported: Unsupported[] }> {
+    const unsupported: Unsupported[] = [];
+    const plans: { c: SigmaCorrelation; refs: { ref: string; rule: number }[] }[] = [];
+    const fields = new Map<number, Set<string>>();
+    for (const c of set.correlations) {
+      const refs: { ref: string; rule: number }[] = [];
+      let reason: string | undefined;
+      for (const ref of c.correlation.rules) {
+        const rule = set.rules.findIndex((r) => designates(ref, r.rule));
+        if (rule >= 0) {
+          refs.push({ ref, rule });
+          continue;
+        }
+        reason = set.correlations.some((o) => designates(ref, o))
+          ? `rule '${ref}' is a correlation: chained correlations are not supported`
+          : `rule '${ref}' is unknown or could not be prepared`;
+        break;
+      }
+      if (reason !== undefined) {
+        unsupported.push(unsupportedDoc(c, reason));
+        continue;
+      }
+      plans.push({ c, refs });
+      for (const { ref, rule } of refs) {
+        const names = fields.get(rule) ?? new Set<string>();
+        for (const f of correlationFields(c, ref)) names.add(f);
+        fields.set(rule, names);
+      }
+    }
+    if (plans.length === 0) return { matches: [], unsupported };
+
+    const inputs: DetectionRuleInput[] = [...fields].map(([i, names]) => {
+      const r = set.rules[i]!;
+      const mapping = this.#pipeline.resolve(r.rule.logsource)!;
+      return {
+        key: String(i),
+        node: r.node,
+        fields: [...names].map((name) => ({ name, ref: mapping.field(name) })),
+      };
+    });
+    const result = await store.detect(TEST_TENANT, inputs, {
+      afterSeq: 0,
+      uptoSeq,
+      maxMatchesPerRule: CORRELATION_MAX_MATCHES,
+    });
+    const matches: TestMatch[] = [];
+    for (const { c, refs } of plans) {
+      const base: BaseMatch[] = [];
+      let reason: string | undefined;
+      for (const { ref, rule } of refs) {
+        const error = result.errors.get(String(rule));
+        if (error !== undefined) {
+          reason = `rule '${ref}' cannot run: ${error}`;
+          break;
+        }
+        const m = result.matches.get(String(rule));
+        if (!m) continue;
+        if (m.count > m.events.length) {
+          reason = `rule '${ref}' matched ${m.count} events, more than the ${m.events.length} a correlation reads`;
+          break;
+        }
+        for (const e of m.events)
+          base.push({ rule: ref, id: e.id, timestamp: e.timestamp, fields: e.fields ?? {} });
+      }
+      if (reason !== undefined) {
+        unsupported.push(unsupportedDoc(c, reason));
+        continue;
+      }
+      const hits = evaluateCorrelation(c, base);
+      if (hits.length > 0) matches.push({ id: c.id ?? '', title: c.title, count: hits.length });
+    }
+    return { matches, unsupported };
+  }
+}
+
+function unsupportedDoc(c: SigmaCorrelation, reason: string): Unsupported {
+  return { file: c.location.file, line: c.location.line, id: c.id, title: c.title, reason };
 }
 
 function unsupportedOf(r: PreparedRule, e: unknown): Unsupported {
@@ -246,8 +371,10 @@ function unsupportedOf(r: PreparedRule, e: unknown): Unsupported {
 export async function* readEvents(
   file: string,
   tenantId: string,
-  opts: { format: LogFormat; timezone: string },
+  opts: { format: LogFormat; timezone: string; logsource?: DeclaredLogsource | undefined },
 ): AsyncGenerator<{ events: LogEventInput[]; rejected: number }> {
+  // The logsource the events' source declares, stored as ingest stores it (metadata.logsource).
+  const logsource = opts.logsource === undefined ? undefined : checkDeclaredLogsource(opts.logsource);
   const parser = createStreamParser({
     format: opts.format,
     timezone: opts.timezone,
@@ -288,7 +415,7 @@ export async function* readEvents(
         procid: ev.procid,
         sourceType: ev.sourceType,
         normalized: ev.normalized,
-        metadata: { offset: rec.offset },
+        metadata: logsource ? { offset: rec.offset, logsource: { ...logsource } } : { offset: rec.offset },
         sourceId: null,
         original: ev.original ?? null,
       });

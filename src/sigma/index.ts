@@ -12,6 +12,7 @@ import { applyPipeline, type Pipeline } from './pipeline.ts';
 export type { Dialect, SqlFragment } from './backends/index.ts';
 export { UnsupportedError } from './backends/index.ts';
 export type { FieldRef, Node } from './ir.ts';
+export { and, not, or } from './ir.ts';
 export * from './model.ts';
 export { parseSigma } from './parser.ts';
 export { combinePipelines, defaultPipeline, loadPipeline, type Pipeline } from './pipeline.ts';

@@ -8,6 +8,12 @@
  *
  * A logsource no entry matches, or one an entry marks `unsupported: <reason>`, gives `{ ok: false, reason }`
  * (listed by `vigil sigma check`). Pure: no store, no ingest imports; only defaultPipeline() reads files.
+ *
+ * Declared logsources: an entry `declared: true` has no conditions of its own. It selects the events whose
+ * source DECLARED the rule's logsource at ingest (`vigil ingest --logsource product=macos,...`, stored as
+ * metadata.logsource): every logsource key the rule names must equal the declared key. It is for formats no
+ * Vigil parser recognises, so it ranks below every other entry (native mappings, and `unsupported`, win
+ * whatever their specificity); among declared entries the most specific wins as usual.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +22,7 @@ import { parse as parseYaml } from 'yaml';
 import {
   and,
   EVENT_TEXT_COLUMNS,
+  literal,
   mapFields,
   or,
   type EventJsonColumn,
@@ -29,6 +36,8 @@ import type { SigmaLogsource } from './model.ts';
 export interface LogsourceMapping {
   /** Condition on the stored event that selects this logsource's events (e.g. Sysmon channel AND event_id 1, OR Security channel AND 4688). */
   condition: Node<FieldRef>;
+  /** True when the condition is the logsource the events' source declared (metadata.logsource). */
+  readonly declared: boolean;
   /**
    * Where a rule's field is stored: the entry's own mapping for the name, else the entry's `default_field`
    * template (every supported entry has one), so this never fails; a field the events do not have reads
@@ -44,6 +53,8 @@ export type Resolution = { ok: true; mapping: LogsourceMapping } | { ok: false; 
 export interface PipelineMatch {
   /** Number of logsource keys (product, category, service) the entry names with a concrete value. */
   readonly specificity: number;
+  /** A `declared: true` entry: it ranks below every other kind of entry. */
+  readonly declared: boolean;
   readonly resolution: Resolution;
 }
 
@@ -170,11 +181,16 @@ function toFieldRef(spec: FieldSpec, field: string): FieldRef {
   if (TEXT_COLUMNS.has(first.column)) {
     return { kind: 'column', column: first.column as EventTextColumn | 'procid' };
   }
-  return {
-    kind: 'json',
-    column: first.column as EventJsonColumn,
-    paths: spec.map((p) => expand(p.segments, field)),
-  };
+  // `original."{field}"` and `original.{field}` are one path for a field without dots: keep it once.
+  const paths: string[][] = [];
+  const seen = new Set<string>();
+  for (const p of spec) {
+    const keys = expand(p.segments, field);
+    const id = JSON.stringify(keys);
+    if (!seen.has(id)) paths.push(keys);
+    seen.add(id);
+  }
+  return { kind: 'json', column: first.column as EventJsonColumn, paths };
 }
 
 // ------------------------------------------------------------------------------------------- conditions
@@ -334,7 +350,28 @@ interface FieldSet {
 
 interface Entry {
   readonly spec: LogsourceSpec;
-  readonly resolution: Resolution;
+  readonly declared: boolean;
+  /** The entry's resolution for a rule's logsource (a declared entry's condition depends on it). */
+  resolution(ls: SigmaLogsource): Resolution;
+}
+
+/** metadata.logsource.<key> equals the rule's value, for every key the rule names (none: undefined). */
+function declaredCondition(ls: SigmaLogsource): Node<FieldRef> | undefined {
+  const named = LOGSOURCE_KEYS.flatMap((k) => {
+    const v = logsourceValue(ls, k);
+    return v === null ? [] : [[k, v] as const];
+  });
+  if (named.length === 0) return undefined;
+  return and(
+    ...named.map(
+      ([k, v]): Node<FieldRef> => ({
+        kind: 'string',
+        field: { kind: 'json', column: 'metadata', paths: [['logsource', k]] },
+        pattern: literal(v),
+        cased: false,
+      }),
+    ),
+  );
 }
 
 function parseFieldSet(ctx: Ctx, where: string, value: unknown): FieldSet {
@@ -354,7 +391,15 @@ function parseFieldSet(ctx: Ctx, where: string, value: unknown): FieldSet {
   return defaultField ? { defaultField, fields } : { fields };
 }
 
-const ENTRY_KEYS = new Set(['logsource', 'use', 'conditions', 'fields', 'default_field', 'unsupported']);
+const ENTRY_KEYS = new Set([
+  'logsource',
+  'use',
+  'conditions',
+  'declared',
+  'fields',
+  'default_field',
+  'unsupported',
+]);
 
 function parseEntry(ctx: Ctx, where: string, value: unknown, sets: ReadonlyMap<string, FieldSet>): Entry {
   if (!isPlainObject(value)) fail(ctx.pipeline, where, 'each logsources item must be a map');
@@ -368,13 +413,21 @@ function parseEntry(ctx: Ctx, where: string, value: unknown, sets: ReadonlyMap<s
     if (typeof value.unsupported !== 'string' || value.unsupported.trim() === '') {
       fail(ctx.pipeline, `${where}.unsupported`, 'the reason must be a non-empty string');
     }
-    const extra = ['use', 'conditions', 'fields', 'default_field'].find((k) => value[k] !== undefined);
+    const extra = ['use', 'conditions', 'declared', 'fields', 'default_field'].find(
+      (k) => value[k] !== undefined,
+    );
     if (extra) fail(ctx.pipeline, `${where}.${extra}`, 'an unsupported entry has no mapping');
-    return { spec, resolution: { ok: false, reason: value.unsupported.trim() } };
+    const resolution: Resolution = { ok: false, reason: value.unsupported.trim() };
+    return { spec, declared: false, resolution: () => resolution };
   }
-  if (value.conditions === undefined)
-    fail(ctx.pipeline, where, 'missing conditions (or unsupported: reason)');
-  const condition = parseConditions(ctx, `${where}.conditions`, value.conditions);
+  if (value.declared !== undefined && value.declared !== true)
+    fail(ctx.pipeline, `${where}.declared`, 'expected true (or leave it out)');
+  const declared = value.declared === true;
+  if (declared && value.conditions !== undefined)
+    fail(ctx.pipeline, `${where}.conditions`, "a declared entry's condition is the rule's logsource");
+  if (!declared && value.conditions === undefined)
+    fail(ctx.pipeline, where, 'missing conditions (or declared: true, or unsupported: reason)');
+  const condition = declared ? undefined : parseConditions(ctx, `${where}.conditions`, value.conditions);
   let base: FieldSet = { fields: new Map() };
   if (value.use !== undefined) {
     if (typeof value.use !== 'string') fail(ctx.pipeline, `${where}.use`, 'expected a field set name');
@@ -386,13 +439,34 @@ function parseEntry(ctx: Ctx, where: string, value: unknown, sets: ReadonlyMap<s
   const fields = new Map([...base.fields, ...own.fields]);
   const defaultField = own.defaultField ?? base.defaultField;
   if (!defaultField) fail(ctx.pipeline, where, 'no default_field (own or from the field set it uses)');
-  const mapping: LogsourceMapping = {
-    condition,
-    field(name: string): FieldRef {
-      return toFieldRef(fields.get(name) ?? defaultField, name);
-    },
+  const field = (name: string): FieldRef => toFieldRef(fields.get(name) ?? defaultField, name);
+  if (condition) {
+    const resolution: Resolution = { ok: true, mapping: { condition, declared: false, field } };
+    return { spec, declared: false, resolution: () => resolution };
+  }
+  return {
+    spec,
+    declared: true,
+    // Only called for a logsource that names a key (see entryScore), so the condition exists.
+    resolution: (ls) => ({
+      ok: true,
+      mapping: { condition: declaredCondition(ls)!, declared: true, field },
+    }),
   };
-  return { spec, resolution: { ok: true, mapping } };
+}
+
+/** The entry's specificity for the logsource, -1 when it does not match (a declared entry needs a key). */
+function entryScore(e: Entry, ls: SigmaLogsource): number {
+  if (e.declared && !declaredCondition(ls)) return -1;
+  return matchSpec(e.spec, ls);
+}
+
+type Rank = Pick<PipelineMatch, 'specificity' | 'declared'>;
+
+/** True when `a` ranks above `b`: any entry above a declared one, then the more specific (or equal, if `ties`). */
+function outranks(a: Rank, b: Rank, ties: boolean): boolean {
+  if (a.declared !== b.declared) return !a.declared;
+  return ties ? a.specificity >= b.specificity : a.specificity > b.specificity;
 }
 
 function makePipeline(name: string, match: (ls: SigmaLogsource) => PipelineMatch | undefined): Pipeline {
@@ -446,26 +520,28 @@ export function loadPipeline(yamlText: string, name: string): Pipeline {
     entries.push(entry);
   });
   return makePipeline(name, (ls) => {
-    let best: PipelineMatch | undefined;
+    let best: { rank: Rank; entry: Entry } | undefined;
     for (const e of entries) {
-      const score = matchSpec(e.spec, ls);
-      if (score >= 0 && (!best || score > best.specificity))
-        best = { specificity: score, resolution: e.resolution };
+      const specificity = entryScore(e, ls);
+      if (specificity < 0) continue;
+      const rank = { specificity, declared: e.declared };
+      if (!best || outranks(rank, best.rank, false)) best = { rank, entry: e };
     }
-    return best;
+    return best && { ...best.rank, resolution: best.entry.resolution(ls) };
   });
 }
 
 /**
  * Pipelines in order of precedence: for a logsource the most specific matching entry of any pipeline wins,
- * and at equal specificity the later pipeline wins (user pipelines over the default).
+ * and at equal specificity the later pipeline wins (user pipelines over the default). A declared entry
+ * (`declared: true`) wins only when no pipeline has any other entry for the logsource.
  */
 export function combinePipelines(...pipelines: Pipeline[]): Pipeline {
   return makePipeline(pipelines.map((p) => p.name).join('+'), (ls) => {
     let best: PipelineMatch | undefined;
     for (const p of pipelines) {
       const m = p.match(ls);
-      if (m && (!best || m.specificity >= best.specificity)) best = m;
+      if (m && (!best || outranks(m, best, true))) best = m;
     }
     return best;
   });

@@ -744,5 +744,44 @@ export function describeLogStore(name: string, open: () => Promise<OpenedStore>)
         expect((await store.listQuarantine(t)).total).toBe(1);
       });
     });
+
+    it('detect returns the requested fields of each match as text, null when absent', async () => {
+      const t = uuidv7();
+      await store.append({ tenantId: t, events: makeEvents(t, 12), quarantine: [] });
+      // outcome 'failure' is every 4th event: 0 (root), 4 (alice), 8 (bob).
+      const node = {
+        kind: 'string',
+        field: { kind: 'json', column: 'normalized', paths: [['outcome']] },
+        pattern: [{ kind: 'text', text: 'failure' }],
+        cased: false,
+      } as const;
+      const r = await store.detect(
+        t,
+        [
+          {
+            key: 'with',
+            node,
+            fields: [
+              { name: 'user', ref: { kind: 'json', column: 'normalized', paths: [['user', 'name']] } },
+              { name: 'host', ref: { kind: 'column', column: 'host' } },
+              { name: 'procid', ref: { kind: 'column', column: 'procid' } },
+              { name: 'n', ref: { kind: 'json', column: 'normalized', paths: [['nope'], ['n']] } },
+              { name: 'missing', ref: { kind: 'json', column: 'normalized', paths: [['nope']] } },
+            ],
+          },
+          { key: 'without', node },
+        ],
+        { afterSeq: 0, uptoSeq: await store.maxSeq(t) },
+      );
+      expect(r.errors.size).toBe(0);
+      expect(r.matches.get('with')!.events.map((e) => e.fields)).toEqual([
+        { user: 'root', host: 'web-0', procid: '1000', n: '0', missing: null },
+        { user: 'alice', host: 'web-0', procid: '1004', n: '4', missing: null },
+        { user: 'bob', host: 'web-0', procid: '1003', n: '8', missing: null },
+      ]);
+      const without = r.matches.get('without')!;
+      expect(without.count).toBe(3);
+      expect(without.events.every((e) => e.fields === undefined)).toBe(true);
+    });
   });
 }

@@ -187,6 +187,38 @@ describe.each(engines())('DetectionService on %s', (engine) => {
     expect((await alertsOf()).length).toBe(before);
   });
 
+  it('an ioc_match rule raises alerts for events whose fields are live indicators (exact and CIDR)', async () => {
+    const ip = await c.repos.indicators.create(tenant, { type: 'ip', value: '203.0.113.7', source: 'test' });
+    await c.repos.indicators.create(tenant, { type: 'cidr', value: '198.51.100.0/24', source: 'test' });
+    await c.repos.indicators.create(tenant, { type: 'domain', value: 'evil.example', source: 'test' });
+    const rule = await c.repos.rules.create(
+      tenant,
+      { name: 'Known bad infrastructure', ruleType: 'ioc_match', severity: 'high' },
+      'test',
+    );
+    const net = (over: Record<string, unknown>, host: string): LogEventInput => {
+      const e = proc(tenant, 'C:\\x.exe', 'x', host);
+      return { ...e, normalized: { ...e.normalized, ...over } };
+    };
+    await append([
+      net({ dst_ip: '203.0.113.7' }, 'N1'),
+      net({ dst_ip: '198.51.100.20' }, 'N2'),
+      net({ event_data: { QueryName: 'EVIL.example' } }, 'N3'),
+      net({ dst_ip: '192.0.2.1', event_data: { QueryName: 'good.example' } }, 'N4'),
+    ]);
+    const r = await c.services.detection.runOnce({ tenantId: tenant });
+    expect(r.failed).toBe(0);
+    const alerts = (await c.repos.alerts.list(tenant, { filters: { ruleId: rule.id }, limit: 10 })).items;
+    expect(alerts.map((a) => a.host).sort()).toEqual(['N1', 'N2', 'N3']);
+    expect(alerts.every((a) => a.detectionMethod === 'ioc_match')).toBe(true);
+    // high, no false-positive rate given (0.3): 0.7 x 0.85 + 0.15 for the indicator hit.
+    expect(alerts[0]!.priorityScore).toBe(0.745);
+    expect((await c.repos.indicators.get(tenant, ip.id))!.sightings).toBe(1);
+    // Evaluated once: a second pass raises nothing new.
+    const again = await c.services.detection.runOnce({ tenantId: tenant });
+    expect(again.alertsCreated).toBe(0);
+  });
+
   it('another tenant sees none of it', async () => {
     const other = (await makeTenant(t.db, 'Other')).id;
     expect((await c.repos.alerts.list(other, {})).items).toHaveLength(0);

@@ -4,6 +4,7 @@ import { LOG_FORMATS, type LogFormat } from '../../ingest/types.ts';
 import type { IngestProgress, IngestSummary } from '../../services/log-ingest.service.ts';
 import type { CliContext } from '../context.ts';
 import { ValidationError } from '../../domain/errors.ts';
+import { parseDeclaredLogsource, type DeclaredLogsource } from '../../domain/schemas/log.schema.ts';
 import { intOption, printJson, printTable, println } from '../output.ts';
 
 function printSummaryLine(r: IngestSummary): void {
@@ -16,6 +17,14 @@ function formatOption(value: string): LogFormat {
   if (!(LOG_FORMATS as readonly string[]).includes(value))
     throw new InvalidArgumentError(`--format must be one of ${LOG_FORMATS.join(', ')}.`);
   return value as LogFormat;
+}
+
+function logsourceOption(value: string): DeclaredLogsource {
+  try {
+    return parseDeclaredLogsource(value);
+  } catch (e) {
+    throw new InvalidArgumentError(e instanceof Error ? e.message : String(e));
+  }
 }
 
 /**
@@ -65,6 +74,11 @@ export function registerIngest(program: Command, ctx: CliContext): void {
     .option('--format <format>', `force a format (${LOG_FORMATS.join(', ')})`, formatOption, 'auto')
     .option('--timezone <zone>', 'IANA time zone for timestamps without an offset (default: logs.timezone)')
     .option('--label <label>', 'label of the ingestion run')
+    .option(
+      '--logsource <spec>',
+      'Sigma logsource the events declare, e.g. product=macos,category=process_creation (keys product, category, service)',
+      logsourceOption,
+    )
     .option('--no-resume', 're-read files from the start (stored events are still not doubled)')
     .option('--follow', 'keep reading lines appended to the files (like tail -F) until interrupted')
     .option('--poll <ms>', 'with --follow: how often to look for new lines', intOption('poll', 10), 1000)
@@ -79,6 +93,7 @@ export function registerIngest(program: Command, ctx: CliContext): void {
           format: LogFormat;
           timezone?: string;
           label?: string;
+          logsource?: DeclaredLogsource;
           resume: boolean;
           progress?: boolean;
           follow?: boolean;
@@ -95,6 +110,7 @@ export function registerIngest(program: Command, ctx: CliContext): void {
           format: o.format,
           timezone: o.timezone,
           label: o.label,
+          logsource: o.logsource,
           resume: o.resume,
           onProgress: (p: IngestProgress) => bar.update(p),
         };

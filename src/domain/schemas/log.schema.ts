@@ -87,3 +87,51 @@ export function parseFilterArgs(
   }
   return filters;
 }
+
+/**
+ * The Sigma logsource a source declares for its events (`vigil ingest --logsource`, `?logsource=` on
+ * POST /logs), stored on each event as metadata.logsource. Sigma rules whose logsource no Vigil parser maps
+ * run on the events that declare it (src/sigma/pipelines/declared.yml).
+ */
+export interface DeclaredLogsource {
+  product?: string;
+  category?: string;
+  service?: string;
+}
+
+export const DECLARED_LOGSOURCE_KEYS = ['product', 'category', 'service'] as const;
+const LOGSOURCE_VALUE = /^[a-z0-9_-]{1,64}$/;
+
+function badLogsource(message: string): ValidationError {
+  return new ValidationError(`invalid logsource: ${message}`, [{ path: 'logsource', message }]);
+}
+
+/** Checks a declared logsource given as an object (programmatic callers); returns a clean copy. */
+export function checkDeclaredLogsource(value: unknown): DeclaredLogsource {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw badLogsource('expected product, category and/or service');
+  const out: DeclaredLogsource = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (!(DECLARED_LOGSOURCE_KEYS as readonly string[]).includes(k))
+      throw badLogsource(`unknown key '${k}' (product, category, service)`);
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || !LOGSOURCE_VALUE.test(v))
+      throw badLogsource(`${k} must be 1 to 64 of a-z, 0-9, _ and -`);
+    out[k as keyof DeclaredLogsource] = v;
+  }
+  if (Object.keys(out).length === 0) throw badLogsource('expected product, category and/or service');
+  return out;
+}
+
+/** `product=macos,category=process_creation[,service=...]` as a declared logsource (each key at most once). */
+export function parseDeclaredLogsource(text: string): DeclaredLogsource {
+  const out = new Map<string, string>();
+  for (const part of text.split(',')) {
+    const i = part.indexOf('=');
+    if (i <= 0) throw badLogsource(`expected key=value, got '${part}'`);
+    const key = part.slice(0, i).trim();
+    if (out.has(key)) throw badLogsource(`'${key}' given twice`);
+    out.set(key, part.slice(i + 1).trim());
+  }
+  return checkDeclaredLogsource(Object.fromEntries(out));
+}

@@ -14,7 +14,11 @@ import { z } from 'zod';
 import { ValidationError } from '../../domain/errors.ts';
 import { frameBuffer } from '../../ingest/framing.ts';
 import { LOG_FORMATS } from '../../ingest/types.ts';
-import { parseFilterArgs, type LogQueryInput } from '../../domain/schemas/log.schema.ts';
+import {
+  parseDeclaredLogsource,
+  parseFilterArgs,
+  type LogQueryInput,
+} from '../../domain/schemas/log.schema.ts';
 import { actorOf, tenantOf } from '../plugins/auth.plugin.ts';
 import { API_PREFIX } from '../route-registry.ts';
 import { AUTHENTICATED_PROBLEMS, problems, timestamp } from '../schemas.ts';
@@ -146,6 +150,14 @@ export function registerLogRoutes(app: ApiApp, services: ApiServices): void {
           source: z.string().min(1).max(255).optional().describe('Source id or name'),
           format: z.enum(LOG_FORMATS).optional(),
           timezone: z.string().min(1).max(64).optional(),
+          logsource: z
+            .string()
+            .min(1)
+            .max(256)
+            .optional()
+            .describe(
+              'Sigma logsource the events declare, stored as metadata.logsource: product=macos,category=process_creation (keys product, category, service; values a-z, 0-9, _ and -)',
+            ),
         }),
         body: z.union([
           z.array(z.union([z.string(), z.record(z.string(), z.unknown())])).max(MAX_BATCH),
@@ -156,6 +168,9 @@ export function registerLogRoutes(app: ApiApp, services: ApiServices): void {
     },
     async (req) => {
       const body = req.body;
+      // Checked before the body is framed: a bad value refuses the whole request (400).
+      const logsource =
+        req.query.logsource === undefined ? undefined : parseDeclaredLogsource(req.query.logsource);
       const records =
         typeof body === 'string'
           ? frameBuffer(Buffer.from(body, 'latin1'), { mode: 'lines', maxRecordBytes: MAX_RECORD_BYTES })
@@ -167,6 +182,7 @@ export function registerLogRoutes(app: ApiApp, services: ApiServices): void {
       return logIngest.ingestRecords({ tenant: tenantOf(req), source: req.query.source }, 'http', records, {
         format: req.query.format,
         timezone: req.query.timezone,
+        logsource,
       });
     },
   );
