@@ -104,7 +104,7 @@ async function build(store: DuckDbLogStore): Promise<number> {
   if (real.length === 0) throw new Error('no Windows events in the shared data');
   const t0 = performance.now();
   const base = Date.UTC(2024, 0, 1);
-  for (let done = 0; done < N; ) {
+  for (let done = 0; done < N;) {
     const n = Math.min(BATCH, N - done);
     const batch: LogEventInput[] = new Array<LogEventInput>(n);
     for (let i = 0; i < n; i++) {
@@ -176,7 +176,8 @@ async function main() {
   // --- detect ---------------------------------------------------------------------------------------
   store = new DuckDbLogStore(dbPath, opts);
   await store.init();
-  let best: { ms: number; hits: number; matched: number; errors: Map<string, string>; scanned: number } | undefined;
+  let best:
+    { ms: number; hits: number; matched: number; errors: Map<string, string>; scanned: number } | undefined;
   let peak = 0;
   let start = 0;
   for (let run = 0; run < RUNS; run++) {

@@ -27,6 +27,11 @@ export interface ConsoleOptions {
   maxRows?: number;
   /** The query is cancelled after this long (default 10,000 ms): a ValidationError names the limit. */
   timeoutMs?: number;
+  /**
+   * Only events with afterSeq < seq <= uptoSeq are in `logs` (a scheduled query rule's window). Default: all
+   * of the tenant's events.
+   */
+  seqRange?: { afterSeq: number; uptoSeq: number };
 }
 
 export interface LogStore {

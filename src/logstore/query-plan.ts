@@ -203,11 +203,20 @@ export function checkTenantId(tenantId: string): string {
   return tenantId.toLowerCase();
 }
 
-export function checkConsoleOptions(opts: { maxRows?: number; timeoutMs?: number } = {}): {
+export function checkConsoleOptions(
+  opts: { maxRows?: number; timeoutMs?: number; seqRange?: { afterSeq: number; uptoSeq: number } } = {},
+): {
   maxRows: number;
   timeoutMs: number;
+  seqRange: { afterSeq: number; uptoSeq: number } | undefined;
 } {
+  const r = opts.seqRange;
+  if (r) {
+    checkInt(r.afterSeq, 'seqRange.afterSeq', 0, Number.MAX_SAFE_INTEGER);
+    checkInt(r.uptoSeq, 'seqRange.uptoSeq', 0, Number.MAX_SAFE_INTEGER);
+  }
   return {
+    seqRange: r ? { afterSeq: r.afterSeq, uptoSeq: r.uptoSeq } : undefined,
     maxRows:
       opts.maxRows === undefined
         ? DEFAULT_CONSOLE_MAX_ROWS

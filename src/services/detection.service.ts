@@ -39,7 +39,9 @@ import type { SourceRepository } from '../repositories/source.repository.ts';
 import type { TenantRepository } from '../repositories/tenant.repository.ts';
 import type { VulnerabilityRepository } from '../repositories/vulnerability.repository.ts';
 import { LOOKUP_MAX_VALUES } from '../domain/schemas/indicator.schema.ts';
-import { or, type FieldRef, type Node } from '../sigma/index.ts';
+import { evaluateCorrelation } from '../sigma/correlation.ts';
+import { parseWildcards } from '../sigma/modifiers.ts';
+import { and, or, type FieldRef, type Node, type SigmaCorrelation } from '../sigma/index.ts';
 import type { SigmaService } from './sigma.service.ts';
 
 export interface DetectionSettings {
@@ -82,6 +84,10 @@ interface Compiled {
   node?: Node<FieldRef>;
   /** ioc_match: the fields whose values are looked up among the active indicators. */
   iocFields?: { name: string; ref: FieldRef }[];
+  /** query: read-only SQL over the tenant's events (`logs`), run over the rule's window. */
+  query?: string;
+  /** threshold: the counting of the filter's matches (an event_count correlation over one rule). */
+  threshold?: { correlation: SigmaCorrelation; fields: { name: string; ref: FieldRef }[] };
   error?: string;
 }
 
@@ -100,6 +106,12 @@ export const DEFAULT_IOC_FIELDS = [
   'normalized.event_data.QueryName',
   'normalized.event_data.Hashes',
 ];
+
+/** The rule types the scheduler runs. */
+const RUNNABLE_TYPES = new Set<string>(['sigma', 'ioc_match', 'query', 'threshold']);
+
+/** Events a threshold rule's filter may pass in one window (more is a failed run, retried, then a gap). */
+const THRESHOLD_MAX_EVENTS = 100_000;
 
 /** Matched events an ioc_match rule reads per store call (it pages through a larger window). */
 const IOC_PAGE = 20_000;
@@ -156,6 +168,12 @@ export class DetectionService {
     let c: Compiled;
     if (rule.ruleType === 'ioc_match') {
       c = compileIoc(rule);
+    } else if (rule.ruleType === 'threshold') {
+      c = compileThreshold(rule);
+    } else if (rule.ruleType === 'query') {
+      c = rule.query?.trim()
+        ? { version: rule.version, query: rule.query }
+        : { version: rule.version, error: 'a query rule needs its SQL (rules.query)' };
     } else if (rule.ruleType !== 'sigma' || !rule.sigmaYaml) {
       c = { version: rule.version, error: `rule type ${rule.ruleType} is not run by the Sigma engine` };
     } else {
@@ -211,9 +229,7 @@ export class DetectionService {
       });
       out.push(
         ...page.items.filter(
-          (r) =>
-            (r.ruleType === 'sigma' || r.ruleType === 'ioc_match') &&
-            (r.status === 'active' || r.status === 'testing'),
+          (r) => RUNNABLE_TYPES.has(r.ruleType) && (r.status === 'active' || r.status === 'testing'),
         ),
       );
       if (page.items.length < PAGE) return out;
@@ -233,6 +249,11 @@ export class DetectionService {
     const groups = new Map<number, { rule: Rule; node: Node<FieldRef> }[]>();
     for (const rule of rules) {
       const c = this.compile(rule);
+      if (c.query !== undefined) {
+        const from = marks.get(watermarkOf(rule.id)) ?? 0;
+        if (from < maxSeq) await this.#runQuery(tenantId, store, rule, c.query, from, maxSeq, result);
+        continue;
+      }
       if (!c.node) {
         result.unsupported[rule.id] = c.error ?? 'not compiled';
         continue;
@@ -241,6 +262,10 @@ export class DetectionService {
       if (from >= maxSeq) continue;
       if (c.iocFields) {
         await this.#runIoc(tenantId, store, rule, c.node, c.iocFields, from, maxSeq, result);
+        continue;
+      }
+      if (c.threshold) {
+        await this.#runThreshold(tenantId, store, rule, c.node, c.threshold, from, maxSeq, result);
         continue;
       }
       const g = groups.get(from) ?? [];
@@ -352,6 +377,117 @@ export class DetectionService {
     );
   }
 
+  /**
+   * A query rule (seed 000): its read-only SQL runs in the log console's sandbox over the events of its
+   * window only; every row is a hit. Rows that carry the event columns (id, seq, timestamp, host, ...) give
+   * the alert its events and entities.
+   */
+  async #runQuery(
+    tenantId: string,
+    store: LogStore,
+    rule: Rule,
+    query: string,
+    from: number,
+    maxSeq: number,
+    result: DetectionPassResult,
+  ): Promise<void> {
+    const to = Math.min(maxSeq, from + this.settings.maxEventsPerRun);
+    const started = this.now();
+    let res;
+    try {
+      res = await store.console(tenantId, query, {
+        maxRows: this.settings.maxEventIdsPerAlert * 10,
+        timeoutMs: 60_000,
+        seqRange: { afterSeq: from, uptoSeq: to },
+      });
+    } catch (e) {
+      await this.#fail(tenantId, rule, from, to, started, e, result);
+      return;
+    }
+    const names = res.columns.map((c) => c.name.toLowerCase());
+    const col = (row: unknown[], ...keys: string[]) => {
+      for (const k of keys) {
+        const i = names.indexOf(k);
+        if (i >= 0 && row[i] !== null && row[i] !== undefined) return String(row[i]);
+      }
+      return null;
+    };
+    const events: DetectionMatch[] = res.rows.map((row, i) => {
+      const ts = col(row, 'timestamp', 'first_seen', 'last_seen');
+      const seq = Number(col(row, 'seq'));
+      return {
+        id: col(row, 'id') ?? `${rule.id}:${from}:${i}`,
+        seq: Number.isFinite(seq) ? seq : to,
+        timestamp: ts && !Number.isNaN(Date.parse(ts)) ? new Date(ts) : started,
+        host: col(row, 'host'),
+        hostname: col(row, 'hostname'),
+        srcIp: col(row, 'src_ip', 'source_ip'),
+        dstIp: col(row, 'dst_ip', 'dest_ip'),
+        user: col(row, 'user', 'user_name', 'usr'),
+        sourceId: col(row, 'source_id'),
+      };
+    });
+    const matches = events.length ? { count: events.length, events } : undefined;
+    await this.#commit(tenantId, rule, from, to, started, res.elapsedMs, to - from, matches, result);
+  }
+
+  /**
+   * A threshold rule: the events of the window that pass its filter, counted per group (`groupBy`) within
+   * `windowSeconds`; every burst of at least `count` is one alert carrying the burst's events.
+   */
+  async #runThreshold(
+    tenantId: string,
+    store: LogStore,
+    rule: Rule,
+    node: Node<FieldRef>,
+    t: { correlation: SigmaCorrelation; fields: { name: string; ref: FieldRef }[] },
+    from: number,
+    maxSeq: number,
+    result: DetectionPassResult,
+  ): Promise<void> {
+    const to = Math.min(maxSeq, from + this.settings.maxEventsPerRun);
+    const started = this.now();
+    const t0 = performance.now();
+    let r;
+    try {
+      r = await store.detect(tenantId, [{ key: 't', node, fields: t.fields }], {
+        afterSeq: from,
+        uptoSeq: to,
+        maxMatchesPerRule: THRESHOLD_MAX_EVENTS,
+      });
+      const error = r.errors.get('t');
+      if (error !== undefined) throw new Error(error);
+      const m = r.matches.get('t');
+      if (m && m.count > m.events.length)
+        throw new Error(`more than ${THRESHOLD_MAX_EVENTS} events pass the filter in one window`);
+    } catch (e) {
+      await this.#fail(tenantId, rule, from, to, started, e, result);
+      return;
+    }
+    const events = r.matches.get('t')?.events ?? [];
+    const byId = new Map(events.map((e) => [e.id, e]));
+    const hits = evaluateCorrelation(
+      t.correlation,
+      events.map((e) => ({ rule: 't', id: e.id, timestamp: e.timestamp, fields: e.fields ?? {} })),
+    );
+    // Each burst is raised as its own alert: its events, with the group values as context.
+    const bursts = hits.map((h) => h.eventIds.map((id) => byId.get(id)!).filter(Boolean));
+    const matched = bursts.flat();
+    await this.#commit(
+      tenantId,
+      rule,
+      from,
+      to,
+      started,
+      performance.now() - t0,
+      r.scanned,
+      matched.length ? { count: matched.length, events: matched } : undefined,
+      result,
+      undefined,
+      bursts,
+    );
+  }
+
   /** The live indicators among the events' field values, and a matcher per event. */
   async #lookup(tenantId: string, events: DetectionMatch[]) {
     const values = new Set<string>();
@@ -399,13 +535,15 @@ export class DetectionService {
     matches: RuleMatches | undefined,
     result: DetectionPassResult,
     alsoInTransaction?: () => Promise<void>,
+    /** Threshold rules: the events already grouped into bursts (one alert each). */
+    bursts?: DetectionMatch[][],
   ): Promise<void> {
     const hits = matches?.count ?? 0;
     try {
       const counts = await this.db.tenant(tenantId, async () => {
         await alsoInTransaction?.();
         const c = matches
-          ? await this.#raise(tenantId, rule, matches)
+          ? await this.#raise(tenantId, rule, matches, bursts)
           : { created: 0, grouped: 0, suppressed: 0 };
         await this.repos.watermarks.advance(tenantId, watermarkOf(rule.id), {
           fromSeq: from,
@@ -512,16 +650,19 @@ export class DetectionService {
     tenantId: string,
     rule: Rule,
     matches: RuleMatches,
+    bursts?: DetectionMatch[][],
   ): Promise<{ created: number; grouped: number; suppressed: number }> {
     const now = this.now();
     const out = { created: 0, grouped: 0, suppressed: 0 };
     const byEntity = new Map<string, DetectionMatch[]>();
-    for (const m of matches.events) {
-      const key = ENTITY_FIELDS.map((f) => m[f] ?? '').join('\u0001');
-      const list = byEntity.get(key) ?? [];
-      list.push(m);
-      byEntity.set(key, list);
-    }
+    if (bursts) bursts.forEach((b, i) => byEntity.set(String(i), b));
+    else
+      for (const m of matches.events) {
+        const key = ENTITY_FIELDS.map((f) => m[f] ?? '').join('\u0001');
+        const list = byEntity.get(key) ?? [];
+        list.push(m);
+        byEntity.set(key, list);
+      }
     // Matches past the listed ones are counted on the last group (they are in the same window).
     const unlisted = matches.count - matches.events.length;
     const suppressions = await this.repos.suppressions.active(tenantId, rule.id, now);
@@ -574,7 +715,7 @@ export class DetectionService {
         eventIds,
         title: rule.name.slice(0, 500),
         alertType: rule.ruleType,
-        detectionMethod: rule.ruleType === 'ioc_match' ? 'ioc_match' : 'sigma',
+        detectionMethod: rule.ruleType === 'sigma' ? 'sigma' : rule.ruleType,
         severity: rule.severity,
         description: rule.description ?? null,
         metadata: {
@@ -711,4 +852,67 @@ function compileIoc(rule: Rule): Compiled {
   }
   const node = or(...fields.map((f): Node<FieldRef> => ({ kind: 'exists', field: f.ref, exists: true })));
   return { version: rule.version, node, iocFields: fields };
+}
+
+/**
+ * A threshold rule (seed 000): `conditions` filters the events (a map of stored-event path -> value or list of
+ * values, Sigma wildcards allowed, all keys must match), `threshold` counts them:
+ * `{ "count": 5, "windowSeconds": 300, "groupBy": ["normalized.src_ip"] }`.
+ */
+function compileThreshold(rule: Rule): Compiled {
+  const fail = (error: string): Compiled => ({ version: rule.version, error });
+  const t = (rule.threshold ?? {}) as { count?: unknown; windowSeconds?: unknown; groupBy?: unknown };
+  if (!Number.isInteger(t.count) || (t.count as number) < 1)
+    return fail('threshold.count must be an integer >= 1');
+  if (!Number.isInteger(t.windowSeconds) || (t.windowSeconds as number) < 1)
+    return fail('threshold.windowSeconds must be an integer >= 1');
+  const groupBy = t.groupBy ?? [];
+  if (!Array.isArray(groupBy) || groupBy.some((g) => typeof g !== 'string'))
+    return fail('threshold.groupBy must be a list of paths');
+  const fields: { name: string; ref: FieldRef }[] = [];
+  for (const g of groupBy as string[]) {
+    const ref = iocFieldRef(g);
+    if (!ref) return fail(`threshold.groupBy: ${g} is not a normalized.* or original.* path`);
+    fields.push({ name: g, ref });
+  }
+  const conditions = rule.conditions ?? {};
+  const parts: Node<FieldRef>[] = [];
+  for (const [path, value] of Object.entries(conditions)) {
+    const ref = iocFieldRef(path);
+    if (!ref) return fail(`conditions: ${path} is not a normalized.* or original.* path`);
+    const values = Array.isArray(value) ? value : [value];
+    if (values.length === 0 || values.some((v) => typeof v !== 'string' && typeof v !== 'number'))
+      return fail(`conditions.${path}: a value or a list of values`);
+    parts.push(
+      or(
+        ...values.map((v): Node<FieldRef> => ({
+          kind: 'string',
+          field: ref,
+          pattern: parseWildcards(String(v)),
+          cased: false,
+        })),
+      ),
+    );
+  }
+  const correlation = {
+    type: 'correlation',
+    title: rule.name,
+    references: [],
+    tags: [],
+    falsepositives: [],
+    fields: [],
+    related: [],
+    location: { file: rule.ruleNumber, line: 1 },
+    yaml: '',
+    correlation: {
+      type: 'event_count',
+      rules: ['t'],
+      groupBy: fields.map((f) => f.name),
+      timespanSeconds: t.windowSeconds as number,
+      condition: { op: 'gte', value: t.count as number },
+      aliases: {},
+      generate: false,
+    },
+  } satisfies SigmaCorrelation;
+  return { version: rule.version, node: and(...parts), threshold: { correlation, fields } };
 }

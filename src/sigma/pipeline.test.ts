@@ -104,6 +104,26 @@ describe('loadPipeline validation', () => {
     ],
     ['missing conditions', 'logsources: [{logsource: {product: a}}]', /missing conditions/],
     [
+      'declared not true',
+      'logsources: [{logsource: {product: a}, declared: false, default_field: message}]',
+      /logsources\[0\]\.declared: expected true/,
+    ],
+    [
+      'declared with conditions',
+      'logsources: [{logsource: {product: a}, declared: true, conditions: [{appname: a}], default_field: message}]',
+      /conditions: a declared entry's condition is the rule's logsource/,
+    ],
+    [
+      'declared and unsupported',
+      'logsources: [{logsource: {product: a}, declared: true, unsupported: why}]',
+      /declared: an unsupported entry has no mapping/,
+    ],
+    [
+      'declared without default_field',
+      'logsources: [{logsource: {product: a}, declared: true}]',
+      /no default_field/,
+    ],
+    [
       'empty conditions',
       'logsources: [{logsource: {product: a}, conditions: [], default_field: message}]',
       /conditions: conditions must be a non-empty list/,
@@ -360,6 +380,141 @@ logsources:
   });
 });
 
+describe('declared logsources (declared: true)', () => {
+  const meta = (logsource: Record<string, string>, original: unknown = null) =>
+    stored({ metadata: { offset: 0, logsource }, original });
+  const native = loadPipeline(
+    `
+logsources:
+  - logsource: { product: w, category: '*' }
+    conditions: [{ appname: native-w }]
+    default_field: message
+  - logsource: { product: n }
+    unsupported: 'n is refused'
+`,
+    'native',
+  );
+  const declared = loadPipeline(
+    `
+field_sets:
+  rec:
+    default_field: ['original."{field}"', 'original.{field}']
+logsources:
+  - logsource: { product: '*', category: '*', service: '*' }
+    declared: true
+    use: rec
+  - logsource: { product: w, category: c1 }
+    declared: true
+    default_field: normalized.event_data."{field}"
+  - logsource: { product: mac, category: '*' }
+    declared: true
+    use: rec
+    fields:
+      Pid: original.process.pid
+`,
+    'declared',
+  );
+
+  it("selects events whose metadata.logsource has every key the rule names, equal to the rule's value", () => {
+    const m = mustResolve(declared, { product: 'MAC', category: 'process_creation' });
+    expect(m.declared).toBe(true);
+    expect(m.condition).toEqual({
+      kind: 'and',
+      items: [
+        {
+          kind: 'string',
+          field: { kind: 'json', column: 'metadata', paths: [['logsource', 'product']] },
+          pattern: literal('mac'),
+          cased: false,
+        },
+        {
+          kind: 'string',
+          field: { kind: 'json', column: 'metadata', paths: [['logsource', 'category']] },
+          pattern: literal('process_creation'),
+          cased: false,
+        },
+      ],
+    });
+    expect(evaluate(m.condition, meta({ product: 'mac', category: 'process_creation' }))).toBe(true);
+    // A key the rule does not name may be declared too; one it names must be declared and equal.
+    expect(
+      evaluate(m.condition, meta({ product: 'mac', category: 'process_creation', service: 'esf' })),
+    ).toBe(true);
+    expect(evaluate(m.condition, meta({ product: 'mac' }))).toBe(false);
+    expect(evaluate(m.condition, meta({ product: 'mac', category: 'file_event' }))).toBe(false);
+    expect(evaluate(m.condition, stored({ metadata: { offset: 0 } }))).toBe(false);
+  });
+
+  it('values are literal text, not wildcards', () => {
+    const m = mustResolve(declared, { product: 'a*' });
+    expect(evaluate(m.condition, meta({ product: 'a*' }))).toBe(true);
+    expect(evaluate(m.condition, meta({ product: 'abc' }))).toBe(false);
+  });
+
+  it("maps fields to the record's own keys (whole key first, then the dotted path), with per-entry fields", () => {
+    const m = mustResolve(declared, { product: 'mac', category: 'file_event' });
+    expect(m.field('Image')).toEqual(json('original', ['Image']));
+    expect(m.field('a.b')).toEqual(json('original', ['a.b'], ['a', 'b']));
+    expect(m.field('Pid')).toEqual(json('original', ['process', 'pid']));
+    expect(mustResolve(declared, { product: 'w', category: 'c1' }).field('FileName')).toEqual(
+      json('normalized', ['event_data', 'FileName']),
+    );
+    const r = applyPipeline(
+      { logsource: { product: 'mac', category: 'process_creation' }, detection: literalNode('Image', '/x') },
+      declared,
+    );
+    expect(r.ok).toBe(true);
+    const ls = { product: 'mac', category: 'process_creation' };
+    const node = r.ok ? r.node : undefined;
+    expect(node && evaluate(node, meta(ls, { Image: '/X' }))).toBe(true);
+    expect(node && evaluate(node, meta(ls, { Image: '/y' }))).toBe(false);
+    expect(node && evaluate(node, meta({ product: 'mac' }, { Image: '/x' }))).toBe(false);
+  });
+
+  it('a logsource that names no key is not matched (the condition would select everything)', () => {
+    expect(declared.lookup({})).toBeUndefined();
+    expect(declared.lookup({ definition: 'x' })).toBeUndefined();
+  });
+
+  it('the most specific declared entry wins among declared entries', () => {
+    expect(declared.match({ product: 'w', category: 'c1' })).toMatchObject({
+      specificity: 2,
+      declared: true,
+    });
+    expect(declared.match({ product: 'w', category: 'c2' })).toMatchObject({
+      specificity: 0,
+      declared: true,
+    });
+  });
+
+  it('any other entry ranks above a declared one, whatever the specificity and the pipeline order', () => {
+    for (const c of [combinePipelines(native, declared), combinePipelines(declared, native)]) {
+      // native { product: w, category: '*' } (specificity 1) beats declared { product: w, category: c1 } (2)
+      const w = c.lookup({ product: 'w', category: 'c1' });
+      expect(w?.ok && w.mapping.declared).toBe(false);
+      expect(w?.ok && evaluate(w.mapping.condition, stored({ appname: 'native-w' }))).toBe(true);
+      // an unsupported entry is not overridden by a declared fallback
+      expect(c.lookup({ product: 'n' })).toEqual({ ok: false, reason: 'n is refused' });
+      // no native entry: the declared fallback
+      expect(c.match({ product: 'z', service: 's' })).toMatchObject({ declared: true });
+    }
+    // the same inside one pipeline
+    const one = loadPipeline(
+      `
+logsources:
+  - logsource: { product: w, category: c1 }
+    declared: true
+    default_field: message
+  - logsource: { product: w, category: '*' }
+    conditions: [{ appname: native-w }]
+    default_field: message
+`,
+      'one',
+    );
+    expect(one.match({ product: 'w', category: 'c1' })).toMatchObject({ specificity: 1, declared: false });
+  });
+});
+
 // ------------------------------------------------------------------------------------------- built-in
 
 describe('defaultPipeline: resolve by family', () => {
@@ -487,12 +642,20 @@ describe('defaultPipeline: resolve by family', () => {
     }
   });
 
-  it('windows categories without stored telemetry are unsupported with a reason', () => {
+  it('windows Kernel-File categories run on events that declare them, EventData names', () => {
     for (const category of ['file_access', 'file_rename']) {
-      const r = p.lookup({ product: 'windows', category });
-      expect(r?.ok).toBe(false);
-      expect(r && !r.ok && r.reason).toMatch(/Kernel-File/);
+      const m = mustResolve(p, { product: 'windows', category });
+      expect(m.declared).toBe(true);
+      expect(m.field('FileName')).toEqual(ed('FileName'));
+      expect(m.field('EventID')).toEqual(json('normalized', ['event_id']));
+      const declared = stored({ metadata: { logsource: { product: 'windows', category } } });
+      expect(evaluate(m.condition, declared)).toBe(true);
+      expect(evaluate(m.condition, stored({ normalized: { channel: 'Security', event_id: 4663 } }))).toBe(
+        false,
+      );
     }
+    // the native Windows categories stay native
+    expect(mustResolve(p, { product: 'windows', category: 'file_event' }).declared).toBe(false);
   });
 
   it('linux: auditd by source_type with its own field names; syslog services by appname', () => {
@@ -531,15 +694,42 @@ describe('defaultPipeline: resolve by family', () => {
     expect(evaluate(pc.condition, stored({ normalized: { channel: 'Security', event_id: 1 } }))).toBe(false);
   });
 
-  it('macOS endpoint categories are unsupported with a reason', () => {
+  it('macOS endpoint categories run only on events whose source declares them', () => {
     for (const ls of [
       { product: 'macos', category: 'process_creation' },
       { product: 'macos', category: 'file_event' },
     ]) {
-      const r = applyPipeline({ logsource: ls, detection: literalNode('Image', 'x') }, p);
-      expect(r.ok).toBe(false);
-      expect(!r.ok && r.reason).toMatch(new RegExp(`^unsupported logsource ${describeLogsource(ls)}: .+`));
+      const r = applyPipeline({ logsource: ls, detection: literalNode('Image', '/usr/bin/osascript') }, p);
+      expect(r.ok).toBe(true);
+      if (!r.ok) continue;
+      const original = { Image: '/usr/bin/osascript' };
+      expect(evaluate(r.node, stored({ original, metadata: { logsource: ls } }))).toBe(true);
+      expect(evaluate(r.node, stored({ original, metadata: {} }))).toBe(false);
+      expect(
+        evaluate(r.node, stored({ original, metadata: { logsource: { ...ls, product: 'linux' } } })),
+      ).toBe(false);
     }
+  });
+
+  it('devices, antivirus, database and application frameworks without a parser are declared entries', () => {
+    for (const ls of [
+      { category: 'antivirus' },
+      { product: 'windows', category: 'antivirus' },
+      { category: 'database' },
+      { product: 'jvm', category: 'application' },
+      { product: 'ruby_on_rails', category: 'application' },
+      { product: 'fortigate', service: 'event' },
+      { product: 'fortios', service: 'sslvpnd' },
+      { product: 'paloalto', category: 'appliance', service: 'globalprotect' },
+      { product: 'huawei', service: 'bgp' },
+      { product: 'juniper', service: 'bgp' },
+    ]) {
+      const m = p.match(ls);
+      expect(m?.declared, describeLogsource(ls)).toBe(true);
+      expect(mustResolve(p, ls).field('Signature')).toEqual(json('original', ['Signature']));
+    }
+    // OpenCanary stays native (by its record shape), not a declared application.
+    expect(p.match({ product: 'opencanary', category: 'application' })?.declared).toBe(false);
   });
 
   it('webserver and proxy: JSON records with W3C names, ECS alternatives', () => {
@@ -778,10 +968,13 @@ describe.skipIf(!haveRules)('SigmaHQ rules: logsource coverage', () => {
     const rules = loadRules();
     const unsupported = new Map<string, { n: number; reason: string }>();
     let resolved = 0;
+    let declared = 0;
     for (const r of rules) {
       const res = p.lookup(r.logsource);
-      if (res?.ok) resolved++;
-      else {
+      if (res?.ok) {
+        resolved++;
+        if (res.mapping.declared) declared++;
+      } else {
         const key = lsKey(r.logsource);
         const u = unsupported.get(key) ?? { n: 0, reason: res ? res.reason : 'no entry' };
         u.n++;
@@ -790,7 +983,8 @@ describe.skipIf(!haveRules)('SigmaHQ rules: logsource coverage', () => {
     }
     const share = resolved / rules.length;
     console.log(
-      `SigmaHQ logsources: ${resolved}/${rules.length} rules resolve (${(share * 100).toFixed(1)}%); unresolved:\n` +
+      `SigmaHQ logsources: ${resolved}/${rules.length} rules resolve (${(share * 100).toFixed(1)}%), ` +
+        `${declared} of them only on events that declare their logsource; unresolved:\n` +
         [...unsupported]
           .sort((a, b) => b[1].n - a[1].n)
           .map(([k, u]) => `  ${u.n}\t${k}\t${u.reason}`)

@@ -363,14 +363,12 @@ function declaredCondition(ls: SigmaLogsource): Node<FieldRef> | undefined {
   });
   if (named.length === 0) return undefined;
   return and(
-    ...named.map(
-      ([k, v]): Node<FieldRef> => ({
-        kind: 'string',
-        field: { kind: 'json', column: 'metadata', paths: [['logsource', k]] },
-        pattern: literal(v),
-        cased: false,
-      }),
-    ),
+    ...named.map(([k, v]): Node<FieldRef> => ({
+      kind: 'string',
+      field: { kind: 'json', column: 'metadata', paths: [['logsource', k]] },
+      pattern: literal(v),
+      cased: false,
+    })),
   );
 }
 

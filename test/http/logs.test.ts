@@ -202,4 +202,32 @@ describe.each(engines())('/api/v1/logs on %s', (engine) => {
     const anon = await h.call(null, { method: 'GET', url: `${URL}/count` });
     expect(anon.statusCode).toBe(401);
   });
+
+  it('stores ?logsource= on each event as metadata.logsource; a bad value is a 400 and opens no run', async () => {
+    const r = await h.call('adminA', {
+      method: 'POST',
+      url: `${URL}?logsource=product=macos,category=process_creation`,
+      payload: [{ '@timestamp': '2026-02-03T00:00:00Z', host: 'mbp9', Image: '/usr/bin/osascript' }],
+    });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toMatchObject({ accepted: 1 });
+    const got = await h.call('viewerA', { method: 'GET', url: `${URL}?filter=host:mbp9` });
+    expect(got.json().items.map((e: { metadata: Record<string, unknown> }) => e.metadata.logsource)).toEqual([
+      { product: 'macos', category: 'process_creation' },
+    ]);
+    const before = (await h.call('adminA', { method: 'GET', url: '/api/v1/ingestion-runs?kind=logs' })).json()
+      .total;
+    for (const bad of ['product=Mac OS', 'vendor=apple', 'macos']) {
+      const res = await h.call('adminA', {
+        method: 'POST',
+        url: `${URL}?logsource=${encodeURIComponent(bad)}`,
+        payload: [{ message: 'x' }],
+      });
+      expect(res.statusCode, bad).toBe(400);
+      expect(res.json().errors).toEqual([expect.objectContaining({ path: 'logsource' })]);
+    }
+    const after = (await h.call('adminA', { method: 'GET', url: '/api/v1/ingestion-runs?kind=logs' })).json()
+      .total;
+    expect(after).toBe(before);
+  });
 });

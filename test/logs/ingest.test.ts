@@ -24,6 +24,9 @@ import type { Engine } from '../../src/db/client.ts';
 import type { Tenant } from '../../src/repositories/tenant.repository.ts';
 import { createTestDb, engines, type TestDb } from '../helpers/db.ts';
 import { makeTenant } from '../helpers/fixtures.ts';
+import { ValidationError } from '../../src/domain/errors.ts';
+import { parseDeclaredLogsource } from '../../src/domain/schemas/log.schema.ts';
+import { SigmaService } from '../../src/services/sigma.service.ts';
 
 const SHARED = resolve(import.meta.dirname, '../../../shared/data');
 const LOGHUB = join(SHARED, 'logs/loghub');
@@ -273,6 +276,94 @@ describe.each(matrix)('ingest pipeline into %s (relational: %s)', (store, engine
     expect(s1).toMatchObject({ read: 4, accepted: 3, rejected: 1, duplicates: 0 });
     const s2 = await c.services.logIngest.ingestRecords({ tenant: a.id }, 'http', records);
     expect(s2).toMatchObject({ read: 4, accepted: 0, duplicates: 3 });
+  });
+
+  it('stores a declared logsource (--logsource) on every event of the run as metadata.logsource', async () => {
+    const path = join(dir, 'macos-esf.ndjson');
+    writeFileSync(
+      path,
+      [
+        { timestamp: '2026-03-05T00:00:00Z', host: 'mbp', Image: '/usr/bin/osascript', CommandLine: 'a' },
+        { timestamp: '2026-03-05T00:00:01Z', host: 'mbp', Image: '/bin/ls', CommandLine: 'b' },
+      ]
+        .map((e) => JSON.stringify(e) + '\n')
+        .join(''),
+    );
+    const logsource = { product: 'macos', category: 'process_creation' };
+    const s = await c.services.logIngest.ingestFile({ tenant: a.slug }, path, { logsource });
+    expect(s).toMatchObject({ read: 2, accepted: 2 });
+    const page = await c.services.logs.search(a.id, { filters: { file: path } });
+    expect(page.items).toHaveLength(2);
+    for (const e of page.items) expect(e.metadata.logsource).toEqual(logsource);
+    // A macOS rule (a declared pipeline entry) selects them in this store's SQL dialect.
+    const rule = new SigmaService().prepare([
+      {
+        file: 'osascript.yml',
+        text: 'title: osascript\nlogsource: {product: macos, category: process_creation}\ndetection:\n  sel:\n    Image|endswith: /osascript\n  condition: sel\n',
+      },
+    ]).rules[0]!;
+    const logs = await c.logStore();
+    const found = await logs.detect(a.id, [{ key: 'r', node: rule.node }], {
+      afterSeq: 0,
+      uptoSeq: await logs.maxSeq(a.id),
+      maxMatchesPerRule: 10,
+    });
+    expect(found.errors.size).toBe(0);
+    expect(found.matches.get('r')?.count).toBe(1);
+    // HTTP batches too; without the option no logsource is stored.
+    const records = [{ text: JSON.stringify({ '@timestamp': '2026-03-05T00:00:02Z', message: 'av hit' }) }];
+    await c.services.logIngest.ingestRecords({ tenant: a.id }, 'http-av', records, {
+      logsource: { category: 'antivirus' },
+    });
+    const av = await c.services.logs.search(a.id, { text: 'av hit' });
+    expect(av.items.map((e) => e.metadata.logsource)).toEqual([{ category: 'antivirus' }]);
+    await c.services.logIngest.ingestRecords({ tenant: a.id }, 'http-plain', [
+      { text: JSON.stringify({ '@timestamp': '2026-03-05T00:00:03Z', message: 'undeclared source' }) },
+    ]);
+    const plain = await c.services.logs.search(a.id, { text: 'undeclared source' });
+    expect(plain.items.length).toBeGreaterThan(0);
+    for (const e of plain.items) expect(e.metadata).not.toHaveProperty('logsource');
+  });
+
+  it('refuses a bad declared logsource before it opens a run', async () => {
+    const path = join(dir, 'macos-esf.ndjson');
+    for (const logsource of [
+      { product: 'Mac OS' },
+      { product: 'x'.repeat(65) },
+      { vendor: 'apple' },
+      {},
+    ] as unknown as { product?: string }[]) {
+      await expect(
+        c.services.logIngest.ingestFile({ tenant: a.slug }, path, { logsource }),
+        JSON.stringify(logsource),
+      ).rejects.toThrow(/invalid logsource/);
+      await expect(
+        c.services.logIngest.ingestRecords({ tenant: a.id }, 'http', [], { logsource }),
+      ).rejects.toThrow(/invalid logsource/);
+    }
+  });
+
+  it('parses --logsource / ?logsource= values and refuses bad ones', () => {
+    expect(parseDeclaredLogsource('product=macos,category=process_creation')).toEqual({
+      product: 'macos',
+      category: 'process_creation',
+    });
+    expect(parseDeclaredLogsource('service=sslvpnd, product=fortios')).toEqual({
+      service: 'sslvpnd',
+      product: 'fortios',
+    });
+    for (const bad of [
+      '',
+      'macos',
+      'product=',
+      'product=MacOS',
+      'product=a b',
+      'vendor=apple',
+      'product=a,product=b',
+      '__proto__=x',
+      `product=${'a'.repeat(65)}`,
+    ])
+      expect(() => parseDeclaredLogsource(bad), bad).toThrow(ValidationError);
   });
 
   it('refuses an unknown tenant or source with NotFound', async () => {

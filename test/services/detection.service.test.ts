@@ -219,6 +219,68 @@ describe.each(engines())('DetectionService on %s', (engine) => {
     expect(again.alertsCreated).toBe(0);
   });
 
+  it('a threshold rule raises one alert per burst of at least `count` filtered events per group', async () => {
+    const rule = await c.repos.rules.create(
+      tenant,
+      {
+        name: 'SSH brute force',
+        ruleType: 'threshold',
+        severity: 'medium',
+        conditions: { 'normalized.reason': 'failed_password' },
+        threshold: { count: 3, windowSeconds: 60, groupBy: ['normalized.src_ip'] },
+      },
+      'test',
+    );
+    const t0 = Date.UTC(2026, 10, 2);
+    const fail = (ip: string, sec: number, reason = 'failed_password'): LogEventInput => {
+      const e = proc(tenant, 'sshd', 'x', 'SSH1');
+      return { ...e, timestamp: new Date(t0 + sec * 1000), normalized: { src_ip: ip, reason } };
+    };
+    await append([
+      fail('198.51.100.1', 0),
+      fail('198.51.100.1', 10),
+      fail('198.51.100.1', 20), // 3 within 60 s: a burst
+      fail('198.51.100.2', 0),
+      fail('198.51.100.2', 100), // 2, far apart: none
+      fail('198.51.100.3', 0, 'invalid_user'),
+      fail('198.51.100.3', 1, 'invalid_user'),
+      fail('198.51.100.3', 2, 'invalid_user'), // filtered out
+    ]);
+    const r = await c.services.detection.runOnce({ tenantId: tenant });
+    expect(r.failed).toBe(0);
+    const alerts = (await c.repos.alerts.list(tenant, { filters: { ruleId: rule.id }, limit: 10 })).items;
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ sourceIp: '198.51.100.1', count: 3, detectionMethod: 'threshold' });
+    expect(alerts[0]!.eventIds).toHaveLength(3);
+  });
+
+  it('a query rule runs its SQL over its window only; each row is a hit', async () => {
+    const rule = await c.repos.rules.create(
+      tenant,
+      {
+        name: 'Encoded PowerShell',
+        ruleType: 'query',
+        severity: 'low',
+        query: `select id, seq, host from logs where normalized->>'$.event_data.CommandLine' ilike '%-enc%'`,
+      },
+      'test',
+    );
+    await append([
+      proc(tenant, 'C:\\ps.exe', 'powershell -enc AAAA', 'Q1'),
+      proc(tenant, 'C:\\ps.exe', 'powershell -nop', 'Q2'),
+    ]);
+    const first = await c.services.detection.runOnce({ tenantId: tenant });
+    expect(first.failed).toBe(0);
+    const alerts = (await c.repos.alerts.list(tenant, { filters: { ruleId: rule.id }, limit: 10 })).items;
+    expect(alerts.map((a) => a.host)).toEqual(['Q1']);
+    // The next window holds only new events: the old match is not raised again.
+    await append([proc(tenant, 'C:\\ps.exe', 'powershell -ENC BBBB', 'Q3')]);
+    await c.services.detection.runOnce({ tenantId: tenant });
+    const after = (await c.repos.alerts.list(tenant, { filters: { ruleId: rule.id }, limit: 10 })).items;
+    expect(after.map((a) => a.host).sort()).toEqual(['Q1', 'Q3']);
+    expect(after.find((a) => a.host === 'Q1')!.count).toBe(1);
+  });
+
   it('another tenant sees none of it', async () => {
     const other = (await makeTenant(t.db, 'Other')).id;
     expect((await c.repos.alerts.list(other, {})).items).toHaveLength(0);

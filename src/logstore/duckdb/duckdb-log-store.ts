@@ -17,6 +17,7 @@ import duckdb from '@duckdb/node-api';
 import type {
   DuckDBConnection,
   DuckDBInstance as DuckDBInstanceType,
+  DuckDBPreparedStatement,
   DuckDBResultReader,
   DuckDBType,
   DuckDBValue,
@@ -40,16 +41,13 @@ import { encodeCursor } from '../cursor.ts';
 import type { ConsoleOptions, LogStore } from '../log-store.ts';
 import {
   checkDetectOptions,
-  collectRuleFields,
   errorReason,
-  fieldKey,
   type DetectionMatch,
   type DetectionRuleInput,
   type DetectOptions,
   type DetectResult,
 } from '../detect.ts';
-import type { FieldRef as SigmaFieldRef } from '../../sigma/ir.ts';
-import { compilePredicate, defaultFieldSql } from '../../sigma/backends/index.ts';
+import { DetectPlan, type DetectStatement, type PlannedRule } from './detect-plan.ts';
 import {
   boundQuarantineRaw,
   checkConsoleOptions,
@@ -237,10 +235,11 @@ FROM (SELECT seq AS old_seq, $base + row_number() OVER (ORDER BY seq) AS new_seq
 WHERE ${EVENTS_TABLE}.seq > $base AND ${EVENTS_TABLE}.seq = r.old_seq`;
 
 /** The tenant CTE the console wraps around every query (the tenant id is a parameter, never text). */
-const CONSOLE_CTE = `WITH logs AS (SELECT ${SELECT_EVENT} FROM main.${EVENTS_TABLE} WHERE tenant_id = $vigil_tenant)`;
+const CONSOLE_CTE = `WITH logs AS (SELECT ${SELECT_EVENT} FROM main.${EVENTS_TABLE}
+  WHERE tenant_id = $vigil_tenant AND seq > $vigil_after AND seq <= $vigil_upto)`;
 
-/** Events per detection chunk: bounds the temporary table whatever the range. */
-const DETECT_CHUNK = 250_000;
+/** Events per detection statement: bounds the matches a statement holds and returns whatever the range. */
+const DETECT_CHUNK = 1_000_000;
 
 /** Paths open in this process: DuckDB's file lock is per process, so a second open here must be refused by us. */
 const openPaths = new Set<string>();
@@ -565,9 +564,9 @@ export class DuckDbLogStore implements LogStore {
   // ---------------------------------------------------------------- detection
 
   /**
-   * The range is read chunk by chunk (DETECT_CHUNK events) into a temporary table that holds each field the
-   * rules read ONCE per event (a JSON path is parsed once, not once per rule), then every rule is one scan of
-   * that table. Rules compile against the temporary table's columns; their values are parameters.
+   * Every rule in ONE statement per range of DETECT_CHUNK events (see detect-plan.ts): each event is read and
+   * its JSON parsed once, each rule evaluated only on the events of its logsource. A statement that fails is
+   * split in halves until the rules that fail it are found: those are reported as errors, the others run.
    */
   async detect(
     tenantId: string,
@@ -578,64 +577,63 @@ export class DuckDbLogStore implements LogStore {
     const o = checkDetectOptions(opts);
     const started = performance.now();
     const result: DetectResult = { scanned: 0, matches: new Map(), errors: new Map(), elapsedMs: 0 };
-    const fields = collectRuleFields(rules);
-    const column = new Map(fields.map((f, i) => [fieldKey(f), `f${i}`]));
-    const fieldSql = (ref: SigmaFieldRef) => {
-      const c = column.get(fieldKey(ref));
-      if (!c) throw new Error(`field ${fieldKey(ref)} was not extracted`);
-      return `w.${c}`;
-    };
-    const compiled: { key: string; sql: string; params: unknown[]; extra: string }[] = [];
-    for (const r of rules) {
-      try {
-        // Requested fields come back as columns x0, x1, ... in the order the rule gave them.
-        const extra = (r.fields ?? []).map((f, i) => `, ${fieldSql(f.ref)} AS x${i}`).join('');
-        compiled.push({ key: r.key, extra, ...compilePredicate(r.node, 'duckdb', { fieldSql }) });
-      } catch (e) {
-        result.errors.set(r.key, errorReason(e));
-      }
-    }
+    const plan = new DetectPlan(rules);
+    for (const [key, reason] of plan.errors) result.errors.set(key, reason);
     if (o.uptoSeq <= o.afterSeq) return { ...result, elapsedMs: performance.now() - started };
-    const extracted = fields.map((f, i) => `${defaultFieldSql(f, 'duckdb')} AS f${i}`);
     return this.#read(async (c) => {
-      for (let from = o.afterSeq; from < o.uptoSeq; from += DETECT_CHUNK) {
-        const to = Math.min(from + DETECT_CHUNK, o.uptoSeq);
-        await c.run(
-          `CREATE OR REPLACE TEMP TABLE detect_window AS
-           SELECT id, seq, "timestamp", host, hostname, raw, source_id::VARCHAR AS source_id,
-             json_extract_string(normalized, '$.src_ip') AS src_ip,
-             json_extract_string(normalized, '$.dst_ip') AS dst_ip,
-             json_extract_string(normalized, '$.user') AS usr${extracted.length ? ',\n' + extracted.join(',\n') : ''}
-           FROM ${EVENTS_TABLE}
-           WHERE tenant_id = $1::UUID AND seq > $2 AND seq <= $3`,
-          [t, BigInt(from), BigInt(to)],
-        );
-        result.scanned += Number(await scalar(c, 'SELECT count(*) FROM detect_window'));
-        for (const rule of compiled) {
-          if (result.errors.has(rule.key)) continue;
-          const have = result.matches.get(rule.key);
-          const room = o.maxMatchesPerRule - (have?.events.length ?? 0);
-          try {
-            const r = await c.runAndReadAll(
-              `SELECT id::VARCHAR AS id, seq, "timestamp", host, hostname, src_ip, dst_ip, usr, source_id,
-                 count(*) OVER () AS total${rule.extra}
-               FROM detect_window w WHERE ${rule.sql} ORDER BY seq LIMIT ${Math.max(room, 1)}`,
-              rule.params as DuckDBValue[],
-            );
-            const rows = r.getRowObjectsJS();
-            if (rows.length === 0) continue;
-            const entry = have ?? { count: 0, events: [] };
-            entry.count += Number(rows[0]!.total);
-            const names = (rules.find((x) => x.key === rule.key)?.fields ?? []).map((f) => f.name);
-            if (room > 0) entry.events.push(...rows.map((row) => toDetectionMatch(row, names)));
-            result.matches.set(rule.key, entry);
-          } catch (e) {
-            result.errors.set(rule.key, errorReason(e));
-            result.matches.delete(rule.key);
-          }
+      result.scanned = Number(
+        await scalar(
+          c,
+          `SELECT count(*) FROM ${EVENTS_TABLE} WHERE tenant_id = $1::UUID AND seq > $2 AND seq <= $3`,
+          [t, BigInt(o.afterSeq), BigInt(o.uptoSeq)],
+        ),
+      );
+      let active = plan.rules.filter((r) => !result.errors.has(r.key));
+      let whole:
+        { rules: PlannedRule[]; statement: DetectStatement; prepared: DuckDBPreparedStatement } | undefined;
+      try {
+        for (let from = o.afterSeq; from < o.uptoSeq && active.length > 0; from += DETECT_CHUNK) {
+          const to = Math.min(from + DETECT_CHUNK, o.uptoSeq);
+          const fixed: DuckDBValue[] = [t, BigInt(from), BigInt(to), o.maxMatchesPerRule];
+          const run = async (subset: PlannedRule[]): Promise<void> => {
+            let rows: Record<string, unknown>[];
+            let statement: DetectStatement;
+            try {
+              if (subset === active) {
+                if (whole?.rules !== active) {
+                  whole?.prepared.destroySync();
+                  const s = plan.statement(active);
+                  whole = { rules: active, statement: s, prepared: await c.prepare(s.sql) };
+                }
+                statement = whole.statement;
+                whole.prepared.bind([...fixed, ...(statement.params as DuckDBValue[])]);
+                rows = (await whole.prepared.runAndReadAll()).getRowObjectsJS();
+              } else {
+                statement = plan.statement(subset);
+                rows = (
+                  await c.runAndReadAll(statement.sql, [...fixed, ...(statement.params as DuckDBValue[])])
+                ).getRowObjectsJS();
+              }
+            } catch (e) {
+              if (subset.length === 1) {
+                result.errors.set(subset[0]!.key, errorReason(e));
+                result.matches.delete(subset[0]!.key);
+                return;
+              }
+              const half = subset.length >> 1;
+              await run(subset.slice(0, half));
+              await run(subset.slice(half));
+              return;
+            }
+            addDetectionRows(result, statement, rows, o.maxMatchesPerRule);
+          };
+          await run(active);
+          const failed = active.filter((r) => result.errors.has(r.key));
+          if (failed.length > 0) active = active.filter((r) => !result.errors.has(r.key));
         }
+      } finally {
+        whole?.prepared.destroySync();
       }
-      await c.run('DROP TABLE IF EXISTS detect_window');
       return { ...result, elapsedMs: performance.now() - started };
     });
   }
@@ -757,7 +755,7 @@ export class DuckDbLogStore implements LogStore {
 
   async console(tenantId: string, sql: string, opts: ConsoleOptions = {}): Promise<ConsoleResult> {
     const t = checkTenantId(tenantId);
-    const { maxRows, timeoutMs } = checkConsoleOptions(opts);
+    const { maxRows, timeoutMs, seqRange } = checkConsoleOptions(opts);
     if (typeof sql !== 'string' || sql.trim() === '')
       throw new ValidationError('console: the query is empty');
     if (sql.length > CONSOLE_MAX_SQL_LENGTH) {
@@ -787,7 +785,11 @@ export class DuckDbLogStore implements LogStore {
       timer = setTimeout(interrupt, timeoutMs);
       let reader: DuckDBResultReader;
       try {
-        reader = await c.runAndReadAll(wrapped, { vigil_tenant: t });
+        reader = await c.runAndReadAll(wrapped, {
+          vigil_tenant: t,
+          vigil_after: BigInt(seqRange?.afterSeq ?? 0),
+          vigil_upto: BigInt(seqRange?.uptoSeq ?? Number.MAX_SAFE_INTEGER),
+        });
       } catch (e) {
         if (timedOut) {
           throw new ValidationError(
@@ -1006,6 +1008,40 @@ function toDetectionMatch(row: Record<string, unknown>, fieldNames: readonly str
     user: text(row.usr),
     sourceId: text(row.source_id),
   };
+}
+
+/** Adds one statement's rows (rule index r, ordered by r then seq, `total` per rule) to the result. */
+function addDetectionRows(
+  result: DetectResult,
+  statement: DetectStatement,
+  rows: readonly Record<string, unknown>[],
+  max: number,
+): void {
+  let last = -1;
+  for (const row of rows) {
+    const r = Number(row.r);
+    const rule = statement.rules[r]!;
+    if (result.errors.has(rule.key)) continue;
+    let entry = result.matches.get(rule.key);
+    if (!entry) {
+      entry = { count: 0, events: [] };
+      result.matches.set(rule.key, entry);
+    }
+    if (r !== last) {
+      entry.count += Number(row.total);
+      last = r;
+    }
+    if (entry.events.length >= max) continue;
+    const fields = rule.fields.length
+      ? Object.fromEntries(rule.fields.map((f, i) => [`x${i}`, row[statement.fieldColumns.get(f.key)!]]))
+      : {};
+    entry.events.push(
+      toDetectionMatch(
+        { ...row, ...fields },
+        rule.fields.map((f) => f.name),
+      ),
+    );
+  }
 }
 
 function toEventRow(row: Record<string, unknown>): LogEventRow {

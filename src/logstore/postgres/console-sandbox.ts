@@ -45,9 +45,9 @@ export class ConsoleSandbox {
   async run(
     tenantId: string,
     query: string,
-    opts: { maxRows: number; timeoutMs: number },
+    opts: { maxRows: number; timeoutMs: number; seqRange?: { afterSeq: number; uptoSeq: number } | undefined },
   ): Promise<ConsoleResult> {
-    const { maxRows, timeoutMs } = opts;
+    const { maxRows, timeoutMs, seqRange } = opts;
     if (
       this.db.engine === 'pglite' &&
       tokenize(query).some((t) => t.kind === 'word' && t.text === 'recursive')
@@ -66,6 +66,12 @@ export class ConsoleSandbox {
     return this.db.tenant(tenantId, async (tx) => {
       const c = connOf(tx, this.db.engine);
       try {
+        // The window the view shows (migration 0011), set while still the application role: the reader
+        // cannot change settings, and could only narrow its own tenant's view if it could.
+        await c.query(
+          `select set_config('vigil.logs_after_seq', $1, true), set_config('vigil.logs_upto_seq', $2, true)`,
+          [String(seqRange?.afterSeq ?? 0), String(seqRange?.uptoSeq ?? Number.MAX_SAFE_INTEGER)],
+        );
         await c.exec(
           `set local role ${CONSOLE_ROLE};
            set local transaction_read_only = on;

@@ -1,0 +1,15 @@
+import duckdb from '@duckdb/node-api';
+const inst = await duckdb.DuckDBInstance.create(':memory:', {});
+const c = await inst.connect();
+const q = async (s: string, v?: any) => { try { const r = await c.runAndReadAll(s, v); return JSON.stringify(r.getRowsJS(), (k, x) => typeof x === 'bigint' ? Number(x) : x); } catch (e) { return 'ERR ' + (e as Error).message.split('\n')[0]; } };
+const J = `'{"a":1,"b":1.50,"c":"x\\"y\\u00e9","d":{"e":2},"f":[1,2],"g":null,"h":true,"image":"low","Image":"up","i":1e5,"j":12345678901234567890,"k":-0.0,"l":"","m":{"n":{"o":"deep"}}, "d2": "str"}'`;
+console.log(await q(`select json_extract_string(${J}::JSON, ['$.a','$.b','$.c','$.d','$.f','$.g','$.h','$.Image','$.image','$.i','$.j','$.k','$.l','$.m.n.o','$.d2.x', '$.f."0"'])`));
+console.log(await q(`select json_transform(${J}::JSON, '{"a":"VARCHAR","b":"VARCHAR","c":"VARCHAR","d":"VARCHAR","f":"VARCHAR","g":"VARCHAR","h":"VARCHAR","Image":"VARCHAR","i":"VARCHAR","j":"VARCHAR","k":"VARCHAR","l":"VARCHAR","m":{"n":{"o":"VARCHAR"}},"d2":{"x":"VARCHAR"},"zz":"VARCHAR"}')`));
+console.log(await q(`select json_transform('{"image":"low"}'::JSON, '{"Image":"VARCHAR"}')`));
+console.log(await q(`select json_transform('{"Image":"up","image":"low"}'::JSON, '{"Image":"VARCHAR"}')`));
+console.log(await q(`select json_transform('[1]'::JSON, '{"Image":"VARCHAR"}'), json_transform('"s"'::JSON, '{"Image":"VARCHAR"}'), json_transform('{"a":"x"}'::JSON, '{"a":{"b":"VARCHAR"}}')`));
+console.log(await q(`select json_transform('{"a":{"b":1},"a":{"b":2}}'::JSON, '{"a":{"b":"VARCHAR"}}'), json_extract_string('{"a":{"b":1},"a":{"b":2}}', '$.a.b')`));
+console.log(await q(`select json_transform('{"a b.c/d":1, "x:y@(z)-":2}'::JSON, '{"a b.c/d":"VARCHAR","x:y@(z)-":"VARCHAR"}')`));
+console.log(await q(`select json_transform('{"b":1.1, "c": 0.1, "d": 1e300, "e": 123456789012, "f": 1.0}'::JSON, '{"b":"VARCHAR","c":"VARCHAR","d":"VARCHAR","e":"VARCHAR","f":"VARCHAR"}'), json_extract_string('{"b":1.1, "c": 0.1, "d": 1e300, "e": 123456789012, "f": 1.0}', ['$.b','$.c','$.d','$.e','$.f'])`));
+console.log(await q(`select json_transform('{"b":[1, "a", {"x": 1}], "c": {"k": [1,2]}}'::JSON, '{"b":"VARCHAR","c":"VARCHAR"}'), json_extract_string('{"b":[1, "a", {"x": 1}], "c": {"k": [1,2]}}', ['$.b','$.c'])`));
+console.log(await q(`select current_setting('threads'), version()`));

@@ -1,0 +1,463 @@
+/**
+ * Detection on DuckDB as ONE statement over a range of events, whatever the number of rules.
+ *
+ * The statement reads each event once and parses its `normalized` JSON once:
+ *
+ *   scan     json_transform(normalized, <struct of every path the rules read>): one parse per event, and the
+ *            keys of each object are matched against the struct's (a hash lookup per key present), where
+ *            json_extract_string would walk the document again for every path.
+ *   fields   each field reference as text (v0, v1, ...; json_extract_string of the JSON leaf, so the text is
+ *            exactly what json_extract_string gives), and lowered once (l0, l1, ...) when a rule compares it
+ *            case-insensitively.
+ *   hits     rules are grouped by their logsource condition (the top-level conjuncts over the fields that rules
+ *            select events by, such as normalized.channel and normalized.event_id): per group, CASE WHEN
+ *            <condition> AND (<rule> OR <rule> ...) THEN [the indexes of the rules that hold] END, so a rule is
+ *            only evaluated on the events of its logsource, and the list only built for events that matched.
+ *   matches  one row per (rule, matching event), ranked per rule: its count and its first matches in seq order.
+ *
+ * Rules compile like the Sigma backend (src/sigma/backends) with the same SQL semantics, reading the
+ * pre-extracted columns; a case-insensitive pattern reads the lowered column: `f ILIKE p` is `lower(f) LIKE
+ * lower(p)` (DuckDB lowers both sides with lower()'s function), and a single wildcard run at either end becomes
+ * contains / starts_with / ends_with, what DuckDB's own LIKE optimisation does with constant patterns. Other
+ * nodes (regex, number, null, exists, fieldref, keyword, cased patterns) go through the backend unchanged.
+ * Every value is a parameter; the only rule text in the SQL are JSON path segments, checked by the backend's
+ * defaultFieldSql (its strict segment check) before they reach the struct literal.
+ */
+import type { FieldRef, Node } from '../../sigma/ir.ts';
+import { literalText } from '../../sigma/ir.ts';
+import { compilePredicate, defaultFieldSql } from '../../sigma/backends/index.ts';
+import { errorReason, fieldKey, type DetectionRuleInput } from '../detect.ts';
+
+/** Parameters $1..$4 of the statement: tenant, afterSeq, uptoSeq, max matches per rule. */
+const FIXED_PARAMS = 4;
+
+/** Columns of log_events a field may read in place (cold fields) besides the JSON ones. */
+const PASSTHROUGH = new Set([
+  'raw',
+  'appname',
+  'file',
+  'host',
+  'hostname',
+  'message',
+  'source_type',
+  'procid',
+]);
+
+interface Slot {
+  /** The field's text, as a column of the fields level (hot) or an expression over log_events columns (cold). */
+  value: string;
+  /** The lowered column, for hot fields a rule reads case-insensitively. */
+  lower?: string;
+  hot: boolean;
+  ref: FieldRef;
+}
+
+/** A rule ready to join a statement: its condition without the group's conjuncts, and its parameters. */
+export interface PlannedRule {
+  readonly index: number;
+  readonly key: string;
+  readonly group: string;
+  /** The group's condition (the rule's logsource conjuncts) and its parameters. */
+  readonly pre: Node<FieldRef>[];
+  readonly rest: Node<FieldRef>[];
+  /** Requested fields: name and field key. */
+  readonly fields: readonly { name: string; key: string }[];
+}
+
+/** A statement for a set of rules, and its parameters after the fixed four. */
+export interface DetectStatement {
+  sql: string;
+  params: unknown[];
+  /** Rule of each index the statement reports (the `r` column). */
+  rules: readonly PlannedRule[];
+  /** Requested field key -> its output column. */
+  fieldColumns: ReadonlyMap<string, string>;
+}
+
+/** Selection fields, per-rule conjunct split and field slots for a set of rules. */
+export class DetectPlan {
+  readonly rules: PlannedRule[] = [];
+  readonly errors = new Map<string, string>();
+  readonly #slots = new Map<string, Slot>();
+  /** The JSON paths of `normalized` read through the struct (segments checked). */
+  #struct: StructNode = new Map();
+
+  constructor(inputs: readonly DetectionRuleInput[]) {
+    // 1. Which fields are hot: every path of normalized that the struct can carry.
+    const refs = new Map<string, FieldRef>();
+    const addRef = (r: FieldRef) => refs.set(fieldKey(r), r);
+    for (const r of inputs) {
+      visitFields(r.node, addRef);
+      for (const f of r.fields ?? []) addRef(f.ref);
+    }
+    const candidates: FieldRef[] = [];
+    for (const ref of refs.values()) {
+      try {
+        defaultFieldSql(ref, 'duckdb'); // the backend's checks (columns, path segments); throws when refused
+      } catch {
+        continue; // compiling the rule reports it
+      }
+      if (ref.kind === 'json' && ref.column === 'normalized') candidates.push(ref);
+    }
+    this.#struct = buildStruct(candidates.flatMap((r) => (r.kind === 'json' ? r.paths : [])));
+    let n = 0;
+    for (const ref of refs.values()) {
+      const hot =
+        ref.kind === 'json' &&
+        ref.column === 'normalized' &&
+        ref.paths.every((p) => isHotPath(this.#struct, p));
+      const key = fieldKey(ref);
+      if (hot) this.#slots.set(key, { value: `v${n++}`, hot, ref });
+      else {
+        try {
+          this.#slots.set(key, { value: coldSql(ref), hot, ref });
+        } catch {
+          // compiling a rule that reads it reports the reason
+        }
+      }
+    }
+    // 2. Selection fields: those of the first conjunct of each rule (a pipeline puts the logsource's condition
+    //    first), when hot. A rule's leading conjuncts over them only form its group's condition.
+    const selectors = new Set<string>();
+    for (const r of inputs) {
+      const first = conjuncts(r.node)[0];
+      if (!first) continue;
+      const keys: string[] = [];
+      visitFields(first, (f) => keys.push(fieldKey(f)));
+      if (keys.length > 0 && keys.every((k) => this.#slots.get(k)?.hot))
+        keys.forEach((k) => selectors.add(k));
+    }
+    inputs.forEach((r, index) => {
+      const all = conjuncts(r.node);
+      const pre: Node<FieldRef>[] = [];
+      const rest: Node<FieldRef>[] = [];
+      for (const c of all) {
+        const keys: string[] = [];
+        let keyword = false;
+        visitNodes(c, (x) => (keyword ||= x.kind === 'keyword'));
+        visitFields(c, (f) => keys.push(fieldKey(f)));
+        if (!keyword && keys.length > 0 && keys.every((k) => selectors.has(k))) pre.push(c);
+        else rest.push(c);
+      }
+      this.rules.push({
+        index,
+        key: r.key,
+        group: JSON.stringify(pre),
+        pre,
+        rest,
+        fields: (r.fields ?? []).map((f) => ({ name: f.name, key: fieldKey(f.ref) })),
+      });
+    });
+    // 3. Compile each rule once alone: what cannot compile is this rule's error, not the statement's.
+    for (const r of this.rules) {
+      try {
+        const c = new RuleCompiler(this.#slots, FIXED_PARAMS);
+        c.nodes(r.pre, 'and');
+        c.nodes(r.rest, 'and');
+        for (const f of r.fields)
+          if (!this.#slots.has(f.key)) throw new Error(`field ${f.key} cannot be read`);
+      } catch (e) {
+        this.errors.set(r.key, errorReason(e));
+      }
+    }
+  }
+
+  /** The statement that evaluates `rules` (compiled ones) over one range of events. */
+  statement(rules: readonly PlannedRule[]): DetectStatement {
+    const c = new RuleCompiler(this.#slots, FIXED_PARAMS);
+    const used = new Set<string>();
+    const groups = new Map<string, PlannedRule[]>();
+    for (const r of rules) {
+      const g = groups.get(r.group);
+      if (g) g.push(r);
+      else groups.set(r.group, [r]);
+      for (const n of [...r.pre, ...r.rest]) visitFields(n, (f) => used.add(fieldKey(f)));
+      for (const f of r.fields) used.add(f.key);
+    }
+    // Hot fields used: their struct paths, their text and (when read case-insensitively) lowered columns.
+    const slots = [...used].map((k) => this.#slots.get(k)!).filter((s) => s.hot);
+    const hits: string[] = [];
+    const order: PlannedRule[] = [];
+    for (const members of groups.values()) {
+      const pre = c.nodes(members[0]!.pre, 'and');
+      const each = members.map((r) => {
+        order.push(r);
+        return { idx: order.length - 1, sql: c.nodes(r.rest, 'and') };
+      });
+      const any = each.length === 1 ? each[0]!.sql : `(${each.map((e) => e.sql).join(' OR ')})`;
+      const list = `[${each.map((e) => `CASE WHEN ${e.sql} THEN ${e.idx} END`).join(', ')}]`;
+      hits.push(`CASE WHEN ${pre} AND ${any} THEN ${list} END`);
+    }
+    const lowered = c.lowered;
+    const struct = structType(restrict(this.#struct, slots));
+    const cold = new Set<string>(['normalized']);
+    for (const k of used) {
+      const s = this.#slots.get(k)!;
+      if (!s.hot) for (const col of coldColumns(s.ref)) cold.add(col);
+    }
+    const base = ['seq', 'id', 'timestamp', 'host', 'hostname', 'source_id', ...cold];
+    const uniqBase = [...new Set(base)].map((x) => `"${x}"`);
+    const fieldCols = slots.map((s) => `${hotSql(s.ref)} AS ${s.value}`);
+    const lowerCols = slots
+      .filter((s) => lowered.has(s.value))
+      .map((s) => `lower(${s.value}) AS ${s.lower!}`);
+    // Requested fields come back as q0, q1, ... (one column per distinct field).
+    const fieldColumns = new Map<string, string>();
+    for (const r of rules)
+      for (const f of r.fields)
+        if (!fieldColumns.has(f.key)) fieldColumns.set(f.key, `q${fieldColumns.size}`);
+    const requested = [...fieldColumns]
+      .map(([k, col]) => `, ${this.#slots.get(k)!.value} AS ${col}`)
+      .join('');
+    const sql = `
+WITH scan AS (
+  SELECT ${uniqBase.join(', ')}${slots.length ? `, json_transform(normalized, '${struct}') AS t` : ''}
+  FROM log_events WHERE tenant_id = $1::UUID AND seq > $2 AND seq <= $3
+), fields AS (
+  SELECT ${[...uniqBase, ...fieldCols].join(', ')} FROM scan
+), lowered AS (
+  SELECT *${lowerCols.length ? ', ' + lowerCols.join(', ') : ''} FROM fields
+), hits AS (
+  SELECT *, flatten([${hits.length ? hits.join(',\n') : 'NULL::INTEGER[]'}]) AS hit_list FROM lowered
+), matched AS (
+  SELECT unnest(hit_list) AS r, * EXCLUDE (hit_list) FROM hits
+)
+SELECT r, seq, id::VARCHAR AS id, "timestamp", host, hostname, source_id::VARCHAR AS source_id,
+  json_extract_string(normalized, '$.src_ip') AS src_ip, json_extract_string(normalized, '$.dst_ip') AS dst_ip,
+  json_extract_string(normalized, '$.user') AS usr${requested},
+  count(*) OVER (PARTITION BY r) AS total
+FROM matched WHERE r IS NOT NULL
+QUALIFY row_number() OVER (PARTITION BY r ORDER BY seq) <= $4
+ORDER BY r, seq`;
+    return { sql, params: c.params, rules: order, fieldColumns };
+  }
+}
+
+// ------------------------------------------------------------------------------------------ compiling
+
+class RuleCompiler {
+  readonly params: unknown[] = [];
+  /** Hot value columns read lowered. */
+  readonly lowered = new Set<string>();
+
+  constructor(
+    private readonly slots: ReadonlyMap<string, Slot>,
+    private readonly offset: number,
+  ) {}
+
+  #param(v: unknown): string {
+    this.params.push(v);
+    return `$${this.offset + this.params.length}`;
+  }
+
+  #slot(ref: FieldRef): Slot {
+    const s = this.slots.get(fieldKey(ref));
+    if (!s) return { value: defaultFieldSql(ref, 'duckdb'), hot: false, ref }; // throws the backend's reason
+    return s;
+  }
+
+  nodes(items: readonly Node<FieldRef>[], kind: 'and' | 'or'): string {
+    if (items.length === 0) return kind === 'and' ? 'TRUE' : 'FALSE';
+    const parts = items.map((i) => this.node(i));
+    return parts.length === 1 ? parts[0]! : `(${parts.join(kind === 'and' ? ' AND ' : ' OR ')})`;
+  }
+
+  node(n: Node<FieldRef>): string {
+    switch (n.kind) {
+      case 'and':
+      case 'or':
+        return this.nodes(n.items, n.kind);
+      case 'not':
+        return `(${this.node(n.item)}) IS NOT TRUE`;
+      case 'const':
+        return n.value ? 'TRUE' : 'FALSE';
+      case 'string': {
+        const s = this.#slot(n.field);
+        if (s.hot && !n.cased && !n.pattern.every((x) => x.kind === 'any'))
+          return this.#uncased(s, n.pattern);
+        return this.#backend(n);
+      }
+      default:
+        return this.#backend(n);
+    }
+  }
+
+  /** A case-insensitive pattern over the lowered column (see the module comment for the equivalences). */
+  #uncased(s: Slot, pattern: Extract<Node<FieldRef>, { kind: 'string' }>['pattern']): string {
+    s.lower ??= `l${s.value.slice(1)}`;
+    this.lowered.add(s.value);
+    const l = s.lower;
+    const lit = literalText(pattern);
+    if (lit !== undefined) return `${l} = lower(${this.#param(lit)})`;
+    const texts = pattern.filter((x) => x.kind === 'text');
+    const ones = pattern.some((x) => x.kind === 'one');
+    if (texts.length === 1 && !ones) {
+      const text = (texts[0] as { text: string }).text;
+      const first = pattern[0]!.kind === 'any';
+      const last = pattern[pattern.length - 1]!.kind === 'any';
+      // Runs of `*` at one end or both, the text in the middle: pattern = [*...] text [*...].
+      const p = this.#param(text);
+      if (first && last) return `contains(${l}, lower(${p}))`;
+      if (first) return `ends_with(${l}, lower(${p}))`;
+      if (last) return `starts_with(${l}, lower(${p}))`;
+    }
+    const like = pattern
+      .map((x) => (x.kind === 'text' ? x.text.replace(/[\\%_]/g, '\\$&') : x.kind === 'any' ? '%' : '_'))
+      .join('');
+    return `${l} LIKE lower(${this.#param(like)}) ESCAPE '\\'`;
+  }
+
+  /** The backend's SQL for one leaf, reading the slots' columns; its parameters continue ours. */
+  #backend(n: Node<FieldRef>): string {
+    const frag = compilePredicate(n, 'duckdb', {
+      paramOffset: this.offset + this.params.length,
+      fieldSql: (ref) => this.#slot(ref).value,
+    });
+    this.params.push(...frag.params);
+    return frag.sql;
+  }
+}
+
+// ------------------------------------------------------------------------------------------ the struct
+
+/** A trie of JSON keys: a leaf (null) or an object of children. */
+type StructNode = Map<string, StructNode | null>;
+
+/**
+ * The trie of the paths, with what json_transform cannot carry as json_extract_string reads it left out: a
+ * key that is both a leaf and an object (`user` and `user.name`), and keys that differ only in case (DuckDB
+ * struct field names are case-insensitive). Paths left out are read with json_extract_string instead.
+ */
+function buildStruct(paths: readonly (readonly string[])[]): StructNode {
+  const root: StructNode = new Map();
+  const conflicts = new Set<string>();
+  for (const p of paths) {
+    let node = root;
+    for (let i = 0; i < p.length; i++) {
+      const seg = p[i]!;
+      const leaf = i === p.length - 1;
+      const have = node.get(seg);
+      if (leaf) {
+        if (have === undefined) node.set(seg, null);
+        else if (have !== null) conflicts.add(JSON.stringify(p.slice(0, i + 1)));
+      } else {
+        if (have === null) {
+          conflicts.add(JSON.stringify(p.slice(0, i + 1)));
+          break;
+        }
+        if (have === undefined) {
+          const child: StructNode = new Map();
+          node.set(seg, child);
+          node = child;
+        } else node = have;
+      }
+    }
+  }
+  const prune = (node: StructNode, prefix: string[]) => {
+    const lower = new Map<string, number>();
+    for (const k of node.keys()) lower.set(k.toLowerCase(), (lower.get(k.toLowerCase()) ?? 0) + 1);
+    for (const [k, child] of [...node]) {
+      const here = [...prefix, k];
+      if (lower.get(k.toLowerCase())! > 1 || conflicts.has(JSON.stringify(here))) node.delete(k);
+      else if (child) {
+        prune(child, here);
+        if (child.size === 0) node.delete(k);
+      }
+    }
+  };
+  prune(root, []);
+  return root;
+}
+
+function isHotPath(root: StructNode, path: readonly string[]): boolean {
+  let node: StructNode | null | undefined = root;
+  for (const seg of path) {
+    if (!node) return false;
+    node = node.get(seg);
+  }
+  return node === null;
+}
+
+/** The trie limited to the paths of the given hot slots. */
+function restrict(root: StructNode, slots: readonly Slot[]): StructNode {
+  const out: StructNode = new Map();
+  for (const s of slots) {
+    if (s.ref.kind !== 'json') continue;
+    for (const p of s.ref.paths) {
+      let src: StructNode = root;
+      let dst = out;
+      p.forEach((seg, i) => {
+        if (i === p.length - 1) dst.set(seg, null);
+        else {
+          src = src.get(seg)!;
+          let next = dst.get(seg);
+          if (!next) {
+            next = new Map();
+            dst.set(seg, next);
+          }
+          dst = next;
+        }
+      });
+    }
+  }
+  return out;
+}
+
+/** The json_transform structure: every leaf as JSON, so its text is then read exactly as json_extract_string. */
+function structType(node: StructNode): string {
+  const obj = (n: StructNode): Record<string, unknown> =>
+    Object.fromEntries([...n].map(([k, v]) => [k, v === null ? 'JSON' : obj(v)]));
+  // Keys passed the backend's segment check: no quote, no backslash, so the literal needs no escaping.
+  return JSON.stringify(obj(node));
+}
+
+/** A hot field's text: the first path present, each leaf read as json_extract_string reads it. */
+function hotSql(ref: FieldRef): string {
+  if (ref.kind !== 'json') throw new Error('a hot field is a JSON path');
+  const alts = ref.paths.map((p) => `json_extract_string(t${p.map((s) => `."${s}"`).join('')}, '$')`);
+  return alts.length === 1 ? alts[0]! : `coalesce(${alts.join(', ')})`;
+}
+
+/** A cold field read in place, as the backend reads it (only its own checked SQL). */
+function coldSql(ref: FieldRef): string {
+  return defaultFieldSql(ref, 'duckdb');
+}
+
+function coldColumns(ref: FieldRef): string[] {
+  if (ref.kind === 'json') return [ref.column];
+  return PASSTHROUGH.has(ref.column) ? [ref.column] : [];
+}
+
+// ------------------------------------------------------------------------------------------ tree walks
+
+function conjuncts(n: Node<FieldRef>): Node<FieldRef>[] {
+  return n.kind === 'and' ? [...n.items] : [n];
+}
+
+function visitNodes(n: Node<FieldRef>, fn: (n: Node<FieldRef>) => void): void {
+  fn(n);
+  if (n.kind === 'and' || n.kind === 'or') n.items.forEach((i) => visitNodes(i, fn));
+  else if (n.kind === 'not') visitNodes(n.item, fn);
+}
+
+/** Every field a node reads (a keyword reads the raw column). */
+function visitFields(n: Node<FieldRef>, fn: (f: FieldRef) => void): void {
+  visitNodes(n, (x) => {
+    switch (x.kind) {
+      case 'and':
+      case 'or':
+      case 'not':
+      case 'const':
+        return;
+      case 'keyword':
+        fn({ kind: 'column', column: 'raw' });
+        return;
+      case 'fieldref':
+        fn(x.field);
+        fn(x.other);
+        return;
+      default:
+        fn(x.field);
+    }
+  });
+}
