@@ -21,4 +21,4 @@ ps.bind([tenant, 0n, BigInt(Number(process.argv[4] ?? 100000)), 1000, ...(st.par
 const r = await ps.runAndReadAll();
 console.log('run', ((performance.now() - t0) / 1000).toFixed(2), 's cpu', (cpu() - c0).toFixed(2), 'rows', r.currentRowCount);
 }
-if (process.argv[5]) { const r = await c.runAndReadAll('EXPLAIN ANALYZE ' + st.sql, [tenant, 0n, 100000n, 1000, ...(st.params as any[])]); console.log(String(r.getRowsJS()[0]![1]).slice(0, 6000)); }
+if (process.argv[5]) { const r = await c.runAndReadAll('EXPLAIN ANALYZE ' + st.sql, [tenant, 0n, 100000n, 1000, ...(st.params as any[])]); const txt = String(r.getRowsJS()[0]![1]); console.log(txt.slice(txt.indexOf("Total Time"))); }

@@ -155,6 +155,17 @@ export class RuleImportService {
         });
       } else ready.push(p);
     }
+    // Correlation rules and filters are evaluated by `vigil sigma test`; scheduled detection does not run them
+    // yet, so they are not loaded as if it did: the summary names each.
+    for (const d of [...set.correlations, ...set.filters]) {
+      unsupported.push({
+        file: d.location.file,
+        line: d.location.line,
+        id: d.id,
+        title: d.title,
+        reason: `${d.type === 'correlation' ? 'correlation rule' : 'filter'}: not run by scheduled detection yet (use vigil sigma test)`,
+      });
+    }
     for (const u of unsupported) files.add(u.file);
     const by = actor.name;
     const summary: RuleImportSummary = {

@@ -111,7 +111,9 @@ export function registerSigma(program: Command, ctx: CliContext): void {
           ...(o.timezone ? { timezone: o.timezone } : {}),
         });
         if (o.json) return printJson({ rules: r.rules, events: r.events, matches: r.matches });
-        println(`${r.rules} rules over ${r.events} events (${r.rejected} records not parsed)`);
+        println(
+          `${r.rules} rules and ${r.correlations} correlation rules over ${r.events} events (${r.rejected} records not parsed)`,
+        );
         for (const m of r.matches) println(`${String(m.count).padStart(8)}  ${m.id}  ${m.title}`);
         if (r.matches.length === 0) println('no rule matched');
         if (r.unsupported.length > 0)
