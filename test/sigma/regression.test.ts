@@ -11,6 +11,10 @@ import { randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDbLogStore } from '../../src/logstore/duckdb/duckdb-log-store.ts';
+import type { LogStore } from '../../src/logstore/log-store.ts';
+import { PostgresLogStore } from '../../src/logstore/postgres/postgres-log-store.ts';
+import { createTestDb, engines, type TestDb } from '../helpers/db.ts';
+import { makeTenant } from '../helpers/fixtures.ts';
 import { readEvents, SigmaService } from '../../src/services/sigma.service.ts';
 import type { PreparedRule } from '../../src/sigma/index.ts';
 
@@ -29,8 +33,11 @@ function infoFiles(dir: string): string[] {
   return out;
 }
 
-describe.skipIf(!present)('SigmaHQ regression tests (../shared/data)', () => {
-  let store: DuckDbLogStore;
+const STORES = ['duckdb', ...engines().map((e) => `postgres (${e})`)];
+
+describe.skipIf(!present).each(STORES)('SigmaHQ regression tests (../shared/data) on %s', (kind) => {
+  let store: LogStore;
+  let db: TestDb | undefined;
   let byId: Map<string, PreparedRule>;
   let unsupported: Map<string, string>;
 
@@ -38,10 +45,17 @@ describe.skipIf(!present)('SigmaHQ regression tests (../shared/data)', () => {
     const set = new SigmaService().load([RULES]);
     byId = new Map(set.rules.filter((r) => r.rule.id).map((r) => [r.rule.id!.toLowerCase(), r]));
     unsupported = new Map(set.unsupported.filter((u) => u.id).map((u) => [u.id!.toLowerCase(), u.reason]));
-    store = new DuckDbLogStore(':memory:');
+    if (kind === 'duckdb') store = new DuckDbLogStore(':memory:');
+    else {
+      db = await createTestDb(kind.includes('pglite') ? 'pglite' : 'postgres');
+      store = new PostgresLogStore(db.db);
+    }
     await store.init();
   }, 120_000);
-  afterAll(() => store?.close());
+  afterAll(async () => {
+    await store?.close();
+    await db?.dispose();
+  });
 
   it('the named rule matches its events in at least 98% of the cases', async () => {
     const cases = infoFiles(REGRESSION);
@@ -64,7 +78,8 @@ describe.skipIf(!present)('SigmaHQ regression tests (../shared/data)', () => {
         );
         continue;
       }
-      const tenant = randomUUID();
+      // The PostgreSQL store's rows reference a real tenant (row-level security, foreign keys).
+      const tenant = db ? (await makeTenant(db.db, 'Regression')).id : randomUUID();
       for (const f of eventFiles) {
         for await (const b of readEvents(f, tenant, { format: 'auto', timezone: 'UTC' })) {
           if (b.events.length) await store.append({ tenantId: tenant, events: b.events, quarantine: [] });
@@ -80,7 +95,7 @@ describe.skipIf(!present)('SigmaHQ regression tests (../shared/data)', () => {
     }
     const ratio = passed / cases.length;
     console.log(
-      `SigmaHQ regression: ${passed} of ${cases.length} cases match (${(ratio * 100).toFixed(1)}%)` +
+      `SigmaHQ regression on ${kind}: ${passed} of ${cases.length} cases match (${(ratio * 100).toFixed(1)}%)` +
         (failures.length ? `\n  ${failures.join('\n  ')}` : ''),
     );
     expect(ratio).toBeGreaterThanOrEqual(0.98);
