@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ValidationError } from '../../domain/errors.ts';
 import { LOG_FORMATS, type LogFormat } from '../../ingest/types.ts';
+import { parseDeclaredLogsource, type DeclaredLogsource } from '../../domain/schemas/log.schema.ts';
 import { SigmaService } from '../../services/sigma.service.ts';
 import type { Dialect } from '../../sigma/index.ts';
 import type { CliContext } from '../context.ts';
@@ -91,6 +92,11 @@ export function registerSigma(program: Command, ctx: CliContext): void {
     .requiredOption('--events <file>', 'event file in any format ingest reads (repeatable)', collect)
     .option('--format <format>', `force a format (${LOG_FORMATS.join(', ')})`, formatOf)
     .option('--timezone <tz>', 'time zone of timestamps that carry none (default UTC)')
+    .option(
+      '--logsource <spec>',
+      'Sigma logsource the events declare, e.g. product=macos,category=process_creation',
+      (v: string) => parseDeclaredLogsource(v),
+    )
     .option('--pipeline <file>', 'extra field-mapping pipeline (YAML) (repeatable)', collect)
     .option('--json', 'one JSON object: {"rules", "events", "matches": [{"id", "title", "count"}]}')
     .argument('[files...]', 'more event files')
@@ -102,6 +108,7 @@ export function registerSigma(program: Command, ctx: CliContext): void {
           events: string[];
           format?: LogFormat;
           timezone?: string;
+          logsource?: DeclaredLogsource;
           pipeline?: string[];
           json?: boolean;
         },
@@ -109,6 +116,7 @@ export function registerSigma(program: Command, ctx: CliContext): void {
         const r = await service(o).test(o.rules, [...o.events, ...files], {
           ...(o.format ? { format: o.format } : {}),
           ...(o.timezone ? { timezone: o.timezone } : {}),
+          ...(o.logsource ? { logsource: o.logsource } : {}),
         });
         if (o.json) return printJson({ rules: r.rules, events: r.events, matches: r.matches });
         println(

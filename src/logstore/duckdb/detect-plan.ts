@@ -184,9 +184,10 @@ export class DetectPlan {
         order.push(r);
         return { idx: order.length - 1, sql: c.nodes(r.rest, 'and') };
       });
-      const any = each.length === 1 ? each[0]!.sql : `(${each.map((e) => e.sql).join(' OR ')})`;
+      // The list is built only for the rows some rule of the group matches (most rows match none).
+      const any = anyOf(each.map((e) => e.sql));
       const list = `[${each.map((e) => `CASE WHEN ${e.sql} THEN ${e.idx} END`).join(', ')}]`;
-      hits.push(`CASE WHEN ${pre} AND ${any} THEN ${list} END`);
+      hits.push(allOf([pre, any, list]));
     }
     const lowered = c.lowered;
     const struct = structType(restrict(this.#struct, slots));
@@ -256,10 +257,16 @@ class RuleCompiler {
     return s;
   }
 
+  /**
+   * `and` / `or` as nested CASE: each item is evaluated only on the rows the items before it left undecided,
+   * in the rule's order. (DuckDB may evaluate a conjunction's items in another order to learn which is
+   * cheaper, which inside a projection means running an expensive one over every row.) Only truthiness
+   * matters where these are used (a WHEN, or `IS NOT TRUE`), and a CASE is true exactly when AND / OR is.
+   */
   nodes(items: readonly Node<FieldRef>[], kind: 'and' | 'or'): string {
     if (items.length === 0) return kind === 'and' ? 'TRUE' : 'FALSE';
     const parts = items.map((i) => this.node(i));
-    return parts.length === 1 ? parts[0]! : `(${parts.join(kind === 'and' ? ' AND ' : ' OR ')})`;
+    return kind === 'and' ? allOf(parts) : anyOf(parts);
   }
 
   node(n: Node<FieldRef>): string {
@@ -316,6 +323,22 @@ class RuleCompiler {
     this.params.push(...frag.params);
     return frag.sql;
   }
+}
+
+/** True when every part is: `CASE WHEN a THEN CASE WHEN b THEN c END END`. */
+export function allOf(parts: readonly string[]): string {
+  if (parts.length === 0) return 'TRUE';
+  let sql = parts[parts.length - 1]!;
+  for (let i = parts.length - 2; i >= 0; i--) sql = `CASE WHEN ${parts[i]!} THEN ${sql} END`;
+  return sql;
+}
+
+/** True when some part is: `CASE WHEN a THEN TRUE WHEN b THEN TRUE ELSE c END`. */
+export function anyOf(parts: readonly string[]): string {
+  if (parts.length === 0) return 'FALSE';
+  if (parts.length === 1) return parts[0]!;
+  const whens = parts.slice(0, -1).map((p) => `WHEN ${p} THEN TRUE`);
+  return `CASE ${whens.join(' ')} ELSE ${parts[parts.length - 1]!} END`;
 }
 
 // ------------------------------------------------------------------------------------------ the struct
