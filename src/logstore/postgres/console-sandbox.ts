@@ -45,7 +45,11 @@ export class ConsoleSandbox {
   async run(
     tenantId: string,
     query: string,
-    opts: { maxRows: number; timeoutMs: number; seqRange?: { afterSeq: number; uptoSeq: number } | undefined },
+    opts: {
+      maxRows: number;
+      timeoutMs: number;
+      seqRange?: { afterSeq: number; uptoSeq: number } | undefined;
+    },
   ): Promise<ConsoleResult> {
     const { maxRows, timeoutMs, seqRange } = opts;
     if (
