@@ -11,8 +11,8 @@
  *            case-insensitively.
  *   hits     rules are grouped by their logsource condition (the top-level conjuncts over the fields that rules
  *            select events by, such as normalized.channel and normalized.event_id): per group, CASE WHEN
- *            <condition> AND (<rule> OR <rule> ...) THEN [the indexes of the rules that hold] END, so a rule is
- *            only evaluated on the events of its logsource, and the list only built for events that matched.
+ *            <condition> THEN [CASE WHEN <rule> THEN <its index> END, ...] END, so a rule is only evaluated on the
+ *            events of its logsource. AND / OR are nested CASEs (see RuleCompiler.nodes): evaluated in order.
  *   matches  one row per (rule, matching event), ranked per rule: its count and its first matches in seq order.
  *
  * Rules compile like the Sigma backend (src/sigma/backends) with the same SQL semantics, reading the
@@ -30,6 +30,8 @@ import { errorReason, fieldKey, type DetectionRuleInput } from '../detect.ts';
 
 /** Parameters $1..$4 of the statement: tenant, afterSeq, uptoSeq, max matches per rule. */
 const FIXED_PARAMS = 4;
+
+const RAW: FieldRef = { kind: 'column', column: 'raw' };
 
 /** Columns of log_events a field may read in place (cold fields) besides the JSON ones. */
 const PASSTHROUGH = new Set([
@@ -108,7 +110,10 @@ export class DetectPlan {
         ref.paths.every((p) => isHotPath(this.#struct, p));
       const key = fieldKey(ref);
       if (hot) this.#slots.set(key, { value: `v${n++}`, hot, ref });
-      else {
+      else if (ref.kind === 'column' && ref.column !== 'procid' && PASSTHROUGH.has(ref.column)) {
+        // A text column: read in place (it is in every level), lowered once when read case-insensitively.
+        this.#slots.set(key, { value: `"${ref.column}"`, lower: `l${n++}`, hot: true, ref });
+      } else {
         try {
           this.#slots.set(key, { value: coldSql(ref), hot, ref });
         } catch {
@@ -175,7 +180,8 @@ export class DetectPlan {
       for (const f of r.fields) used.add(f.key);
     }
     // Hot fields used: their struct paths, their text and (when read case-insensitively) lowered columns.
-    const slots = [...used].map((k) => this.#slots.get(k)!).filter((s) => s.hot);
+    const slots = [...used].map((k) => this.#slots.get(k)!).filter((s) => s.hot && s.ref.kind === 'json');
+    const columns = [...used].map((k) => this.#slots.get(k)!).filter((s) => s.hot && s.ref.kind === 'column');
     const hits: string[] = [];
     const order: PlannedRule[] = [];
     for (const members of groups.values()) {
@@ -184,22 +190,21 @@ export class DetectPlan {
         order.push(r);
         return { idx: order.length - 1, sql: c.nodes(r.rest, 'and') };
       });
-      // The list is built only for the rows some rule of the group matches (most rows match none).
-      const any = anyOf(each.map((e) => e.sql));
+      // Each rule once (a gate repeating them would double the statement, and DuckDB plans it per run).
       const list = `[${each.map((e) => `CASE WHEN ${e.sql} THEN ${e.idx} END`).join(', ')}]`;
-      hits.push(allOf([pre, any, list]));
+      hits.push(allOf([pre, list]));
     }
     const lowered = c.lowered;
     const struct = structType(restrict(this.#struct, slots));
     const cold = new Set<string>(['normalized']);
     for (const k of used) {
       const s = this.#slots.get(k)!;
-      if (!s.hot) for (const col of coldColumns(s.ref)) cold.add(col);
+      if (!s.hot || s.ref.kind === 'column') for (const col of coldColumns(s.ref)) cold.add(col);
     }
     const base = ['seq', 'id', 'timestamp', 'host', 'hostname', 'source_id', ...cold];
     const uniqBase = [...new Set(base)].map((x) => `"${x}"`);
     const fieldCols = slots.map((s) => `${hotSql(s.ref)} AS ${s.value}`);
-    const lowerCols = slots
+    const lowerCols = [...slots, ...columns]
       .filter((s) => lowered.has(s.value))
       .map((s) => `lower(${s.value}) AS ${s.lower!}`);
     // Requested fields come back as q0, q1, ... (one column per distinct field).
@@ -280,6 +285,13 @@ class RuleCompiler {
         return n.value ? 'TRUE' : 'FALSE';
       case 'string': {
         const s = this.#slot(n.field);
+        if (s.hot && !n.cased && !n.pattern.every((x) => x.kind === 'any'))
+          return this.#uncased(s, n.pattern);
+        return this.#backend(n);
+      }
+      case 'keyword': {
+        // The backend's keyword: the pattern over the raw column; lowered once per event when uncased.
+        const s = this.#slot(RAW);
         if (s.hot && !n.cased && !n.pattern.every((x) => x.kind === 'any'))
           return this.#uncased(s, n.pattern);
         return this.#backend(n);
