@@ -442,8 +442,9 @@ function restrict(root: StructNode, slots: readonly Slot[]): StructNode {
 function structType(node: StructNode): string {
   const obj = (n: StructNode): Record<string, unknown> =>
     Object.fromEntries([...n].map(([k, v]) => [k, v === null ? 'JSON' : obj(v)]));
-  // Keys passed the backend's segment check: no quote, no backslash, so the literal needs no escaping.
-  return JSON.stringify(obj(node));
+  // Keys passed the backend's segment check (no quote, no backslash); the quotes of the SQL literal are
+  // still doubled, so this literal stays one literal whatever a key holds.
+  return JSON.stringify(obj(node)).replaceAll("'", "''");
 }
 
 /** A hot field's text: the first path present, each leaf read as json_extract_string reads it. */
