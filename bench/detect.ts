@@ -23,6 +23,7 @@ import type { LogEventInput } from '../src/domain/log-event.ts';
 import type { DetectionRuleInput } from '../src/logstore/detect.ts';
 import { DuckDbLogStore } from '../src/logstore/duckdb/duckdb-log-store.ts';
 import { readEvents, SigmaService } from '../src/services/sigma.service.ts';
+import { withPeakRss } from './lib/rss.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -78,19 +79,6 @@ async function windowsEvents(): Promise<{ events: LogEventInput[]; files: number
     }
   }
   return { events, files: files.length };
-}
-
-/** Samples RSS every 50 ms while `fn` runs. */
-async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peak: number; start: number }> {
-  const start = process.memoryUsage().rss;
-  let peak = start;
-  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-  try {
-    const result = await fn();
-    return { result, peak: Math.max(peak, process.memoryUsage().rss), start };
-  } finally {
-    clearInterval(t);
-  }
 }
 
 async function build(store: DuckDbLogStore): Promise<number> {

@@ -27,6 +27,7 @@ import { Migrator } from '../src/db/migrator.ts';
 import { DuckDbLogStore } from '../src/logstore/duckdb/duckdb-log-store.ts';
 import type { LogEventRow } from '../src/domain/log-event.ts';
 import { generateLines, loadTemplates } from './lib/loghub-generator.ts';
+import { withPeakRss } from './lib/rss.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -76,19 +77,6 @@ async function writeLines(path: string, n: number, seed: number) {
   out.end();
   await once(out, 'close');
   return pools.length;
-}
-
-/** Samples RSS every 50 ms while `fn` runs. */
-async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peak: number; start: number }> {
-  const start = process.memoryUsage().rss;
-  let peak = start;
-  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-  try {
-    const result = await fn();
-    return { result, peak: Math.max(peak, process.memoryUsage().rss), start };
-  } finally {
-    clearInterval(t);
-  }
 }
 
 async function containerFor(store: 'duckdb' | 'postgres', db: Database, dataDir: string): Promise<Container> {
