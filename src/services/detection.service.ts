@@ -79,6 +79,15 @@ const watermarkOf = (ruleId: string) => `rule:${ruleId}`;
 const ENTITY_FIELDS = ['host', 'srcIp', 'dstIp', 'user'] as const;
 const PAGE = 500;
 
+/** One rule's evaluation: the events with from < seq <= to of the tenant, started at `started`. */
+interface RuleWindow {
+  tenantId: string;
+  rule: Rule;
+  from: number;
+  to: number;
+  started: Date;
+}
+
 interface Compiled {
   version: number;
   node?: Node<FieldRef>;
@@ -236,6 +245,17 @@ export class DetectionService {
     }
   }
 
+  /** A rule's next window: after its watermark `from`, at most maxEventsPerRun events, up to maxSeq. */
+  #window(tenantId: string, rule: Rule, from: number, maxSeq: number): RuleWindow {
+    return {
+      tenantId,
+      rule,
+      from,
+      to: Math.min(maxSeq, from + this.settings.maxEventsPerRun),
+      started: this.now(),
+    };
+  }
+
   async #runTenant(tenantId: string, result: DetectionPassResult, signal?: AbortSignal): Promise<void> {
     const rules = await this.#enabledRules(tenantId);
     if (rules.length === 0) return;
@@ -251,7 +271,8 @@ export class DetectionService {
       const c = this.compile(rule);
       if (c.query !== undefined) {
         const from = marks.get(watermarkOf(rule.id)) ?? 0;
-        if (from < maxSeq) await this.#runQuery(tenantId, store, rule, c.query, from, maxSeq, result);
+        if (from < maxSeq)
+          await this.#runQuery(store, this.#window(tenantId, rule, from, maxSeq), c.query, result);
         continue;
       }
       if (!c.node) {
@@ -261,11 +282,17 @@ export class DetectionService {
       const from = marks.get(watermarkOf(rule.id)) ?? 0;
       if (from >= maxSeq) continue;
       if (c.iocFields) {
-        await this.#runIoc(tenantId, store, rule, c.node, c.iocFields, from, maxSeq, result);
+        await this.#runIoc(store, this.#window(tenantId, rule, from, maxSeq), c.node, c.iocFields, result);
         continue;
       }
       if (c.threshold) {
-        await this.#runThreshold(tenantId, store, rule, c.node, c.threshold, from, maxSeq, result);
+        await this.#runThreshold(
+          store,
+          this.#window(tenantId, rule, from, maxSeq),
+          c.node,
+          c.threshold,
+          result,
+        );
         continue;
       }
       const g = groups.get(from) ?? [];
@@ -274,8 +301,10 @@ export class DetectionService {
     }
     for (const [from, group] of groups) {
       if (signal?.aborted) return;
-      const to = Math.min(maxSeq, from + this.settings.maxEventsPerRun);
-      const started = this.now();
+      // One window for the whole group: the same range, read once.
+      const shared = this.#window(tenantId, group[0]!.rule, from, maxSeq);
+      const { to } = shared;
+      const win = (rule: Rule): RuleWindow => ({ ...shared, rule });
       const t0 = performance.now();
       let detected;
       try {
@@ -286,27 +315,17 @@ export class DetectionService {
         );
       } catch (e) {
         // The store could not read the window at all: every rule of the group fails this attempt.
-        for (const g of group) await this.#fail(tenantId, g.rule, from, to, started, e, result);
+        for (const g of group) await this.#fail(win(g.rule), e, result);
         continue;
       }
       const share = (performance.now() - t0) / group.length;
       for (const g of group) {
         const error = detected.errors.get(g.rule.id);
         if (error !== undefined) {
-          await this.#fail(tenantId, g.rule, from, to, started, new Error(error), result);
+          await this.#fail(win(g.rule), new Error(error), result);
           continue;
         }
-        await this.#commit(
-          tenantId,
-          g.rule,
-          from,
-          to,
-          started,
-          share,
-          detected.scanned,
-          detected.matches.get(g.rule.id),
-          result,
-        );
+        await this.#commit(win(g.rule), share, detected.scanned, detected.matches.get(g.rule.id), result);
       }
     }
   }
@@ -317,17 +336,13 @@ export class DetectionService {
    * are the rule's matches, and each indicator that hit gets a sighting, in the same transaction.
    */
   async #runIoc(
-    tenantId: string,
     store: LogStore,
-    rule: Rule,
+    w: RuleWindow,
     node: Node<FieldRef>,
     fields: { name: string; ref: FieldRef }[],
-    from: number,
-    maxSeq: number,
     result: DetectionPassResult,
   ): Promise<void> {
-    const to = Math.min(maxSeq, from + this.settings.maxEventsPerRun);
-    const started = this.now();
+    const { tenantId, from, to } = w;
     const t0 = performance.now();
     const hits: DetectionMatch[] = [];
     const hitIndicators = new Map<string, { id: string; value: string }>();
@@ -355,26 +370,15 @@ export class DetectionService {
         after = m.events[m.events.length - 1]!.seq;
       }
     } catch (e) {
-      await this.#fail(tenantId, rule, from, to, started, e, result);
+      await this.#fail(w, e, result);
       return;
     }
     const matches = hits.length
       ? { count: hits.length, events: hits.slice(0, this.settings.maxEventIdsPerAlert * 10) }
       : undefined;
-    await this.#commit(
-      tenantId,
-      rule,
-      from,
-      to,
-      started,
-      performance.now() - t0,
-      scanned,
-      matches,
-      result,
-      async () => {
-        for (const i of hitIndicators.values()) await this.repos.indicators.recordSighting(tenantId, i.id);
-      },
-    );
+    await this.#commit(w, performance.now() - t0, scanned, matches, result, async () => {
+      for (const i of hitIndicators.values()) await this.repos.indicators.recordSighting(tenantId, i.id);
+    });
   }
 
   /**
@@ -382,17 +386,8 @@ export class DetectionService {
    * window only; every row is a hit. Rows that carry the event columns (id, seq, timestamp, host, ...) give
    * the alert its events and entities.
    */
-  async #runQuery(
-    tenantId: string,
-    store: LogStore,
-    rule: Rule,
-    query: string,
-    from: number,
-    maxSeq: number,
-    result: DetectionPassResult,
-  ): Promise<void> {
-    const to = Math.min(maxSeq, from + this.settings.maxEventsPerRun);
-    const started = this.now();
+  async #runQuery(store: LogStore, w: RuleWindow, query: string, result: DetectionPassResult): Promise<void> {
+    const { tenantId, rule, from, to, started } = w;
     let res;
     try {
       res = await store.console(tenantId, query, {
@@ -401,7 +396,7 @@ export class DetectionService {
         seqRange: { afterSeq: from, uptoSeq: to },
       });
     } catch (e) {
-      await this.#fail(tenantId, rule, from, to, started, e, result);
+      await this.#fail(w, e, result);
       return;
     }
     const names = res.columns.map((c) => c.name.toLowerCase());
@@ -428,7 +423,7 @@ export class DetectionService {
       };
     });
     const matches = events.length ? { count: events.length, events } : undefined;
-    await this.#commit(tenantId, rule, from, to, started, res.elapsedMs, to - from, matches, result);
+    await this.#commit(w, res.elapsedMs, to - from, matches, result);
   }
 
   /**
@@ -436,17 +431,13 @@ export class DetectionService {
    * `windowSeconds`; every burst of at least `count` is one alert carrying the burst's events.
    */
   async #runThreshold(
-    tenantId: string,
     store: LogStore,
-    rule: Rule,
+    w: RuleWindow,
     node: Node<FieldRef>,
     t: { correlation: SigmaCorrelation; fields: { name: string; ref: FieldRef }[] },
-    from: number,
-    maxSeq: number,
     result: DetectionPassResult,
   ): Promise<void> {
-    const to = Math.min(maxSeq, from + this.settings.maxEventsPerRun);
-    const started = this.now();
+    const { tenantId, from, to } = w;
     const t0 = performance.now();
     let r;
     try {
@@ -461,7 +452,7 @@ export class DetectionService {
       if (m && m.count > m.events.length)
         throw new Error(`more than ${THRESHOLD_MAX_EVENTS} events pass the filter in one window`);
     } catch (e) {
-      await this.#fail(tenantId, rule, from, to, started, e, result);
+      await this.#fail(w, e, result);
       return;
     }
     const events = r.matches.get('t')?.events ?? [];
@@ -474,11 +465,7 @@ export class DetectionService {
     const bursts = hits.map((h) => h.eventIds.map((id) => byId.get(id)!).filter(Boolean));
     const matched = bursts.flat();
     await this.#commit(
-      tenantId,
-      rule,
-      from,
-      to,
-      started,
+      w,
       performance.now() - t0,
       r.scanned,
       matched.length ? { count: matched.length, events: matched } : undefined,
@@ -525,11 +512,7 @@ export class DetectionService {
 
   /** The rule's window and its alerts, in one transaction. */
   async #commit(
-    tenantId: string,
-    rule: Rule,
-    from: number,
-    to: number,
-    started: Date,
+    w: RuleWindow,
     durationMs: number,
     scanned: number,
     matches: RuleMatches | undefined,
@@ -538,6 +521,7 @@ export class DetectionService {
     /** Threshold rules: the events already grouped into bursts (one alert each). */
     bursts?: DetectionMatch[][],
   ): Promise<void> {
+    const { tenantId, rule, from, to, started } = w;
     const hits = matches?.count ?? 0;
     try {
       const counts = await this.db.tenant(tenantId, async () => {
@@ -584,19 +568,12 @@ export class DetectionService {
         this.logger.info({ tenantId, ruleId: rule.id, from }, 'detection window taken by another run');
         return;
       }
-      await this.#fail(tenantId, rule, from, to, started, e, result);
+      await this.#fail(w, e, result);
     }
   }
 
-  async #fail(
-    tenantId: string,
-    rule: Rule,
-    from: number,
-    to: number,
-    started: Date,
-    e: unknown,
-    result: DetectionPassResult,
-  ): Promise<void> {
+  async #fail(w: RuleWindow, e: unknown, result: DetectionPassResult): Promise<void> {
+    const { tenantId, rule, from, to, started } = w;
     const message = e instanceof Error ? e.message : String(e);
     const attempt = (await this.repos.runs.failuresSinceSuccess(tenantId, rule.id, from)) + 1;
     const giveUp = attempt >= this.settings.maxAttempts;

@@ -110,15 +110,19 @@ export function ruleFiles(paths: readonly string[]): string[] {
 }
 
 export class SigmaService {
-  readonly #pipeline: Pipeline;
+  #loaded: Pipeline | undefined;
 
-  constructor(private readonly opts: SigmaServiceOptions = {}) {
-    const extra = (opts.pipelineFiles ?? []).map((f) => loadPipeline(readFileSync(f, 'utf8'), basename(f)));
-    this.#pipeline = extra.length ? combinePipelines(defaultPipeline(), ...extra) : defaultPipeline();
-  }
+  constructor(private readonly opts: SigmaServiceOptions = {}) {}
 
+  /** The field mappings, read on first use (the container builds this service for every command). */
   get pipeline(): Pipeline {
-    return this.#pipeline;
+    if (!this.#loaded) {
+      const extra = (this.opts.pipelineFiles ?? []).map((f) =>
+        loadPipeline(readFileSync(f, 'utf8'), basename(f)),
+      );
+      this.#loaded = extra.length ? combinePipelines(defaultPipeline(), ...extra) : defaultPipeline();
+    }
+    return this.#loaded;
   }
 
   /** Read and prepare rules from files and directories. */
@@ -129,7 +133,7 @@ export class SigmaService {
   /** Prepare rules from their text (rules stored in the database). */
   prepare(sources: readonly RuleSource[]): RuleSet {
     return prepareRules(sources, {
-      pipeline: this.#pipeline,
+      pipeline: this.pipeline,
       ...(this.opts.placeholders ? { placeholders: this.opts.placeholders } : {}),
     });
   }
@@ -307,7 +311,7 @@ export class SigmaService {
 
     const inputs: DetectionRuleInput[] = [...fields].map(([i, names]) => {
       const r = set.rules[i]!;
-      const mapping = this.#pipeline.resolve(r.rule.logsource)!;
+      const mapping = this.pipeline.resolve(r.rule.logsource)!;
       return {
         key: String(i),
         node: r.node,

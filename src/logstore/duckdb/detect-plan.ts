@@ -24,7 +24,7 @@
  * defaultFieldSql (its strict segment check) before they reach the struct literal.
  */
 import type { FieldRef, Node } from '../../sigma/ir.ts';
-import { literalText } from '../../sigma/ir.ts';
+import { EVENT_TEXT_COLUMNS, literalText } from '../../sigma/ir.ts';
 import { compilePredicate, defaultFieldSql } from '../../sigma/backends/index.ts';
 import { errorReason, fieldKey, type DetectionRuleInput } from '../detect.ts';
 
@@ -34,16 +34,7 @@ const FIXED_PARAMS = 4;
 const RAW: FieldRef = { kind: 'column', column: 'raw' };
 
 /** Columns of log_events a field may read in place (cold fields) besides the JSON ones. */
-const PASSTHROUGH = new Set([
-  'raw',
-  'appname',
-  'file',
-  'host',
-  'hostname',
-  'message',
-  'source_type',
-  'procid',
-]);
+const PASSTHROUGH = new Set<string>([...EVENT_TEXT_COLUMNS, 'procid']);
 
 interface Slot {
   /** The field's text, as a column of the fields level (hot) or an expression over log_events columns (cold). */
