@@ -125,6 +125,13 @@ export const configSchema = z
           .default('UTC'),
         /** Events per store transaction. */
         batchSize: int(1, 200_000).default(20_000),
+        /**
+         * Parse files on a worker thread (frame, parse, normalise, id, encode), so the main thread only stores:
+         * the two halves of the pipeline run on two cores. Files smaller than workerMinBytes are parsed in place
+         * (a worker takes a few hundred milliseconds to start).
+         */
+        workerThread: bool.default(true),
+        workerMinBytes: int(0, Number.MAX_SAFE_INTEGER).default(4 * 1024 * 1024),
         /** A longer record is quarantined as `oversized`. */
         maxRecordBytes: int(256, 64 * 1024 * 1024).default(1024 * 1024),
         /** Bytes of a rejected record kept in the quarantine (its real size is kept too). */

@@ -7,6 +7,7 @@
  * parameters; field names only from LOG_FILTER_COLUMNS or NORMALIZED_FIELD (checked, then mapped).
  */
 import type { DetectionRuleInput, DetectOptions, DetectResult } from './detect.ts';
+import type { EncodedAppendBatch, EventEncoding } from './encoding.ts';
 import type {
   AppendBatch,
   AppendResult,
@@ -46,6 +47,12 @@ export interface LogStore {
    * Either all of it commits or none.
    */
   append(batch: AppendBatch): Promise<AppendResult>;
+
+  /** How append wants events encoded (encodeEvents in encoding.ts), so another thread can do it. */
+  readonly eventEncoding: EventEncoding;
+
+  /** append, with the events already encoded by encodeEvents(this.eventEncoding, ...) (checked and deduplicated). */
+  appendEncoded(batch: EncodedAppendBatch): Promise<AppendResult>;
 
   /** seed 002 fetch_logs: by time range and filters, newest first, keyset-paged. */
   fetchLogs(tenantId: string, query?: LogQuery): Promise<LogPage>;

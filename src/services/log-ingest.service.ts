@@ -24,10 +24,13 @@ import { createHash } from 'node:crypto';
 import { NotFoundError, ValidationError } from '../domain/errors.ts';
 import { checkDeclaredLogsource, type DeclaredLogsource } from '../domain/schemas/log.schema.ts';
 import { isUuid } from '../domain/ids.ts';
-import type { AppendResult, LogEventInput, QuarantineInput, StreamCheckpoint } from '../domain/log-event.ts';
+import type { AppendResult, StreamCheckpoint } from '../domain/log-event.ts';
 import { EventIdChain, streamKey as makeStreamKey } from '../ingest/event-id.ts';
 import { frameBatches, type FramedRecord, type FramingMode } from '../ingest/framing.ts';
 import { createStreamParser } from '../ingest/index.ts';
+import { RecordBatcher, type BatchCounts } from '../ingest/record-batcher.ts';
+import { encodeEvents, type EncodedAppendBatch } from '../logstore/encoding.ts';
+import { parseFileInWorker, type PreparedBatch } from './ingest-worker.ts';
 import { isValidTimeZone } from '../ingest/timestamp.ts';
 import { LOG_FORMATS, type LogFormat, type StreamParser } from '../ingest/types.ts';
 import type { LogStore } from '../logstore/log-store.ts';
@@ -38,6 +41,9 @@ import type { TenantRepository } from '../repositories/tenant.repository.ts';
 export interface IngestSettings {
   timezone: string;
   batchSize: number;
+  /** Parse files of at least workerMinBytes on a worker thread (ingest-worker.ts). */
+  workerThread: boolean;
+  workerMinBytes: number;
   maxRecordBytes: number;
   quarantineMaxBytes: number;
 }
@@ -137,16 +143,13 @@ interface Resolved {
 
 const HEAD_BYTES = 4096;
 
-/** Accumulates a batch of events and quarantined records and writes it (with the stream checkpoint). */
-interface Sink {
-  /** The batch is full: call write() before the next record. */
-  readonly full: boolean;
-  write(): Promise<void>;
-  /** Write what is pending and wait for every write. */
-  flush(): Promise<void>;
-  record(rec: FramedRecord, parser: StreamParser, fallbackTs: Date, peer: string | null): void;
-  /** A blank line: consumed, not a record. */
-  advance(end: number): void;
+/** Stores prepared batches in order, one append in flight while the next batch is prepared. */
+interface BatchWriter {
+  /**
+   * Store a batch (its counts go to the run at once). `final`: the stream's last batch; the position it reaches
+   * is saved even when the batch holds nothing (trailing blank lines), and every append is awaited.
+   */
+  write(batch: PreparedBatch, final: boolean): Promise<void>;
 }
 
 export class LogIngestService {
@@ -237,6 +240,7 @@ export class LogIngestService {
       target,
       {
         name: path,
+        path,
         head: head.subarray(0, size),
         fingerprint: fileFingerprint(path, head),
         size,
@@ -296,15 +300,14 @@ export class LogIngestService {
     const state = new RunState(run.id, name, opts.format ?? 'auto', null);
     try {
       const key = makeStreamKey(resolved.tenantId, resolved.sourceKey, new TextEncoder().encode(name));
-      const sink = this.#sink(
-        store,
+      const batcher = this.#batcher(
         resolved,
         state,
-        undefined,
         EventIdChain.start(resolved.tenantId, resolved.sourceKey, key),
+        this.#parser(opts, new Date()),
         opts,
       );
-      const parser = this.#parser(opts, new Date());
+      const writer = this.#writer(store, resolved, state, undefined, 0, opts.onProgress);
       const receivedAt = new Date();
       for (let i = 0; i < records.length; i++) {
         const r = records[i]!;
@@ -314,10 +317,10 @@ export class LogIngestService {
         }
         const rec = framedRecord(r, i);
         state.bytes += rec.bytes.length;
-        sink.record(rec, parser, receivedAt, r.peer ?? null);
-        if (sink.full) await sink.write();
+        batcher.record(rec, receivedAt, r.peer ?? null);
+        if (batcher.full) await writer.write(prepare(store, batcher), false);
       }
-      await sink.flush();
+      await writer.write(prepare(store, batcher), true);
       return this.#finish(state);
     } catch (e) {
       await this.#fail(state, e);
@@ -340,8 +343,9 @@ export class LogIngestService {
     const rotateMs = (opts.rotateSeconds ?? 300) * 1000;
     let current: {
       state: RunState;
-      sink: Sink;
-      parser: StreamParser;
+      store: LogStore;
+      batcher: RecordBatcher;
+      writer: BatchWriter;
       opened: number;
       n: number;
     } | null = null;
@@ -352,7 +356,7 @@ export class LogIngestService {
       const c = current;
       current = null;
       try {
-        await c.sink.flush();
+        await c.writer.write(prepare(c.store, c.batcher), true);
         return await this.#finish(c.state);
       } catch (e) {
         await this.#fail(c.state, e);
@@ -368,15 +372,15 @@ export class LogIngestService {
         const state = new RunState(run.id, name, opts.format ?? 'auto', null);
         current = {
           state,
-          sink: this.#sink(
-            store,
+          store,
+          batcher: this.#batcher(
             resolved,
             state,
-            undefined,
             EventIdChain.start(resolved.tenantId, resolved.sourceKey, `${name}:${run.id}`),
+            this.#parser(opts, new Date()),
             opts,
           ),
-          parser: this.#parser(opts, new Date()),
+          writer: this.#writer(store, resolved, state, undefined, 0, opts.onProgress),
           opened: performance.now(),
           n: 0,
         };
@@ -386,11 +390,11 @@ export class LogIngestService {
       for (const r of records) {
         const rec = framedRecord(r, c.n++);
         c.state.bytes += rec.bytes.length;
-        c.sink.record(rec, c.parser, now, r.peer ?? null);
-        if (c.sink.full) await c.sink.write();
+        c.batcher.record(rec, now, r.peer ?? null);
+        if (c.batcher.full) await c.writer.write(prepare(c.store, c.batcher), false);
       }
       // Stored before the sender's batch is acknowledged: write what this batch added.
-      await c.sink.flush();
+      await c.writer.write(prepare(c.store, c.batcher), true);
     };
     return {
       // Batches are applied one after another, in arrival order.
@@ -411,6 +415,8 @@ export class LogIngestService {
     target: IngestTarget,
     input: {
       name: string;
+      /** The file, when the input is one (it may then be parsed on a worker thread). */
+      path?: string | undefined;
       head: Uint8Array;
       /**
        * The stream's fingerprint at `offset`: SHA-256 of its first 4 KiB and of the 4 KiB before `offset`. Only
@@ -447,10 +453,8 @@ export class LogIngestService {
       if (input.head.length === 0) return await this.#finish(state);
       const firstSeen = checkpoint?.firstSeen ?? new Date();
       const startOffset = checkpoint?.offset ?? 0;
-      const parser = this.#parser(opts, input.referenceTime);
+      const prime = checkpoint ? new TextDecoder().decode(stripBom(firstLine)).replace(/\r$/, '') : undefined;
       if (checkpoint) {
-        // Resuming mid-stream: prime stateful parsers (a CSV header, the RFC 3164 year) with the first record.
-        parser.parse(new TextDecoder().decode(stripBom(firstLine)).replace(/\r$/, ''));
         state.resumed = checkpoint.records;
         state.duplicates += checkpoint.records;
         state.read += checkpoint.records;
@@ -461,17 +465,62 @@ export class LogIngestService {
         streamKey: key,
         path: input.name,
         firstSeen,
-        records: checkpoint?.records ?? 0,
-        offset: startOffset,
         fingerprint: input.fingerprint,
       };
-      const ids = checkpoint?.chain
+      const chain = checkpoint?.chain
         ? EventIdChain.resume(checkpoint.chain)
         : EventIdChain.start(resolved.tenantId, resolved.sourceKey, key);
-      const sink = this.#sink(store, resolved, state, input.fingerprint ? cp : undefined, ids, opts);
+      const writer = this.#writer(
+        store,
+        resolved,
+        state,
+        input.fingerprint ? cp : undefined,
+        startOffset,
+        opts.onProgress,
+      );
       // JSON inputs may be documents (pretty-printed, concatenated, arrays): let the framer sniff them.
       const mode: FramingMode =
         format === 'auto' || format === 'json' || format === 'windows_event' ? 'auto' : 'lines';
+      const { workerThread, workerMinBytes } = this.settings;
+      if (
+        input.path !== undefined &&
+        input.size !== null &&
+        workerThread &&
+        input.size - startOffset >= workerMinBytes
+      ) {
+        // A file big enough to be worth a thread: parsed there, stored here.
+        const batches = parseFileInWorker({
+          path: input.path,
+          start: startOffset,
+          end: input.size,
+          headBytes: startOffset > 0 ? input.head : undefined,
+          mode,
+          maxRecordBytes: this.settings.maxRecordBytes,
+          format,
+          timezone: opts.timezone ?? this.settings.timezone,
+          referenceTime: input.referenceTime.getTime(),
+          prime,
+          fallbackTs: firstSeen.getTime(),
+          chain: chain.state,
+          encoding: store.eventEncoding,
+          batcher: this.#batcherOptions(resolved, state, opts, startOffset, checkpoint?.records ?? 0),
+        });
+        let last: PreparedBatch | undefined;
+        for await (const b of batches) {
+          if (last) await writer.write(last, false);
+          last = b;
+          if (opts.signal?.aborted) break;
+        }
+        if (last) await writer.write(last, true);
+        return await this.#finish(state);
+      }
+      const parser = this.#parser(opts, input.referenceTime);
+      if (prime !== undefined) parser.parse(prime);
+      const batcher = new RecordBatcher({
+        ...this.#batcherOptions(resolved, state, opts, startOffset, checkpoint?.records ?? 0),
+        ids: chain,
+        parser,
+      });
       const batches = frameBatches(input.open(startOffset), {
         mode,
         maxRecordBytes: this.settings.maxRecordBytes,
@@ -480,18 +529,13 @@ export class LogIngestService {
       });
       for await (const batch of batches) {
         for (const rec of batch) {
-          if (rec.error === 'blank') {
-            state.blank += 1;
-            sink.advance(rec.end);
-            continue;
-          }
-          state.bytes = rec.end;
-          sink.record(rec, parser, firstSeen, null);
-          if (sink.full) await sink.write();
+          if (rec.error === 'blank') batcher.blank(rec.end);
+          else batcher.record(rec, firstSeen, null);
+          if (batcher.full) await writer.write(prepare(store, batcher), false);
         }
         if (opts.signal?.aborted) break;
       }
-      await sink.flush();
+      await writer.write(prepare(store, batcher), true);
       return await this.#finish(state);
     } catch (e) {
       await this.#fail(state, e);
@@ -521,146 +565,90 @@ export class LogIngestService {
     });
   }
 
-  /** Accumulates a batch and writes it with the stream's checkpoint. */
-  #sink(
+  #batcherOptions(target: Resolved, state: RunState, opts: IngestOptions, offset: number, records: number) {
+    return {
+      tenantId: target.tenantId,
+      sourceId: target.sourceId,
+      input: state.input,
+      runId: state.runId,
+      logsource: opts.logsource === undefined ? undefined : checkDeclaredLogsource(opts.logsource),
+      quarantineMaxBytes: this.settings.quarantineMaxBytes,
+      batchSize: this.settings.batchSize,
+      offset,
+      records,
+    };
+  }
+
+  #batcher(
+    target: Resolved,
+    state: RunState,
+    ids: EventIdChain,
+    parser: StreamParser,
+    opts: IngestOptions,
+  ): RecordBatcher {
+    return new RecordBatcher({ ...this.#batcherOptions(target, state, opts, 0, 0), ids, parser });
+  }
+
+  /**
+   * Stores prepared batches for one run; with `checkpoint`, each append also saves the stream's position (a
+   * stream that resumed at `startOffset` never moves it back).
+   */
+  #writer(
     store: LogStore,
     target: Resolved,
     state: RunState,
     checkpoint:
-      | (Omit<StreamCheckpoint, 'updatedAt' | 'chain' | 'headHash'> & {
+      | (Omit<StreamCheckpoint, 'updatedAt' | 'chain' | 'headHash' | 'offset' | 'records'> & {
           fingerprint: ((offset: number) => string) | undefined;
         })
       | undefined,
-    ids: EventIdChain,
-    opts: IngestOptions,
-  ): Sink {
-    const { batchSize, quarantineMaxBytes } = this.settings;
-    let events: LogEventInput[] = [];
-    let quarantine: QuarantineInput[] = [];
-    let lastTs: Date | null = null;
-    // A resumed stream starts where its checkpoint ended: a run that reads nothing new must not move it back.
-    let consumedOffset = checkpoint?.offset ?? 0;
-    let consumedRecords = checkpoint?.records ?? 0;
+    startOffset = 0,
+    onProgress?: (p: IngestProgress) => void,
+  ): BatchWriter {
     /** Offset of the last checkpoint written: a final write with nothing new (blank lines aside) is skipped. */
-    let savedOffset = consumedOffset;
+    let savedOffset = startOffset;
     let pending: Promise<AppendResult> | null = null;
-    const logsource = opts.logsource === undefined ? undefined : checkDeclaredLogsource(opts.logsource);
-    const meta = (rec: FramedRecord) =>
-      rec.line !== null
-        ? { run: state.runId, offset: rec.offset, line: rec.line }
-        : { run: state.runId, offset: rec.offset };
-
-    const write = async (final: boolean) => {
-      if (events.length || quarantine.length || (final && checkpoint && consumedOffset !== savedOffset)) {
-        const batch = {
-          tenantId: target.tenantId,
-          events,
-          quarantine,
-          ...(checkpoint
-            ? {
-                checkpoint: {
-                  tenantId: checkpoint.tenantId,
-                  streamKey: checkpoint.streamKey,
-                  path: checkpoint.path,
-                  firstSeen: checkpoint.firstSeen,
-                  offset: consumedOffset,
-                  records: consumedRecords,
-                  chain: ids.state,
-                  headHash: checkpoint.fingerprint?.(consumedOffset) ?? null,
-                },
-              }
-            : {}),
-        };
-        events = [];
-        quarantine = [];
-        savedOffset = consumedOffset;
-        // One batch in flight while the next is parsed; results are applied in order.
-        if (pending) state.apply(await pending);
-        pending = store.append(batch);
-      }
-      if (final && pending) {
-        state.apply(await pending);
-        pending = null;
-      }
-      opts.onProgress?.(state.progress());
-    };
-
-    const reject = (rec: FramedRecord, id: string, reason: string) => {
-      state.reject(reason);
-      const raw =
-        rec.bytes.length > quarantineMaxBytes ? rec.bytes.subarray(0, quarantineMaxBytes) : rec.bytes;
-      quarantine.push({
-        tenantId: target.tenantId,
-        id,
-        runId: state.runId,
-        sourceId: target.sourceId,
-        input: state.input,
-        position: rec.offset,
-        line: rec.line,
-        reason,
-        raw: new Uint8Array(raw),
-        rawSize: rec.size,
-      });
-    };
-
     return {
-      /** A blank line: consumed, not a record. */
-      advance(end: number) {
-        consumedOffset = end;
-      },
-      /** The batch is full: call write() before the next record. */
-      get full() {
-        return events.length + quarantine.length >= batchSize;
-      },
-      write: () => write(false),
-      flush: () => write(true),
-      record(rec: FramedRecord, parser: StreamParser, fallbackTs: Date, peer: string | null): void {
-        consumedOffset = rec.end;
-        const id = ids.next(rec.offset, rec.bytes);
-        if (rec.error || rec.text === null) {
-          state.read += 1;
-          consumedRecords += 1;
-          reject(rec, id, rec.error ?? 'invalid_utf8');
-          return;
+      write: async (b, final) => {
+        state.count(b.counts);
+        if (checkpoint) state.bytes = Math.max(state.bytes, b.offset);
+        if (
+          b.events.given > 0 ||
+          b.quarantine.length > 0 ||
+          (final && checkpoint && b.offset !== savedOffset)
+        ) {
+          const batch: EncodedAppendBatch = {
+            tenantId: target.tenantId,
+            events: b.events,
+            quarantine: b.quarantine,
+            ...(checkpoint
+              ? {
+                  checkpoint: {
+                    tenantId: checkpoint.tenantId,
+                    streamKey: checkpoint.streamKey,
+                    path: checkpoint.path,
+                    firstSeen: checkpoint.firstSeen,
+                    offset: b.offset,
+                    records: b.records,
+                    chain: b.chain,
+                    headHash: checkpoint.fingerprint?.(b.offset) ?? null,
+                  },
+                }
+              : {}),
+          };
+          savedOffset = b.offset;
+          // One batch in flight while the next is prepared; results are applied in order.
+          if (pending) state.apply(await pending);
+          pending = store.appendEncoded(batch);
+          // Awaited by the next write; meanwhile a failure must not count as unhandled.
+          pending.catch(() => undefined);
         }
-        const r = parser.parse(rec.text);
-        if (!r.ok && r.skip) {
-          state.skipped += 1;
-          return;
+        if (final && pending) {
+          const last = pending;
+          pending = null;
+          state.apply(await last);
         }
-        state.read += 1;
-        consumedRecords += 1;
-        if (!r.ok) {
-          reject(rec, id, r.reason);
-          return;
-        }
-        const ev = r.event;
-        let ts = ev.timestamp;
-        const metadata: Record<string, unknown> = meta(rec);
-        if (ev.notes?.length) metadata.notes = ev.notes;
-        if (logsource) metadata.logsource = { ...logsource };
-        if (ts) lastTs = ts;
-        else {
-          ts = lastTs ?? fallbackTs;
-          metadata.time_inferred = lastTs ? 'previous_event' : 'stream_first_seen';
-        }
-        events.push({
-          tenantId: target.tenantId,
-          id,
-          timestamp: ts,
-          raw: rec.text,
-          appname: ev.appname,
-          file: state.input,
-          host: ev.host,
-          hostname: peer ?? ev.host,
-          message: ev.message,
-          procid: ev.procid,
-          sourceType: ev.sourceType,
-          normalized: ev.normalized,
-          metadata,
-          sourceId: target.sourceId,
-          original: ev.original ?? null,
-        });
+        onProgress?.(state.progress());
       },
     };
   }
@@ -714,6 +702,12 @@ export class LogIngestService {
 
 const clampInt = (n: number) => Math.min(n, 2_147_483_647);
 
+/** The batcher's pending batch, encoded for the store (in place: the worker does the same off-thread). */
+function prepare(store: LogStore, batcher: RecordBatcher): PreparedBatch {
+  const b = batcher.take();
+  return { ...b, events: encodeEvents(store.eventEncoding, batcher.tenantId, b.events) };
+}
+
 class RunState {
   read = 0;
   accepted = 0;
@@ -733,9 +727,12 @@ class RunState {
     readonly totalBytes: number | null,
   ) {}
 
-  reject(reason: string) {
-    const key = reason.split(':')[0]!.trim() || reason;
-    this.reasons[key] = (this.reasons[key] ?? 0) + 1;
+  /** A batch's counts (records read, skipped, blank; rejections by reason). */
+  count(c: BatchCounts) {
+    this.read += c.read;
+    this.skipped += c.skipped;
+    this.blank += c.blank;
+    for (const [k, n] of Object.entries(c.reasons)) this.reasons[k] = (this.reasons[k] ?? 0) + n;
   }
 
   apply(r: AppendResult) {

@@ -13,6 +13,7 @@ import type {
   StreamCheckpoint,
 } from '../../src/domain/log-event.ts';
 import type { LogStore, LogStoreKind } from '../../src/logstore/log-store.ts';
+import { expectEncoding, type EncodedAppendBatch } from '../../src/logstore/encoding.ts';
 
 const notImplemented = (what: string) => () =>
   Promise.reject(new Error(`MemoryLogStore.${what}: not implemented`));
@@ -29,6 +30,13 @@ export class MemoryLogStore implements LogStore {
   #closed = false;
 
   async init(): Promise<void> {}
+
+  readonly eventEncoding = 'events' as const;
+
+  async appendEncoded(batch: EncodedAppendBatch): Promise<AppendResult> {
+    const events = expectEncoding(batch, 'events', batch.tenantId.toLowerCase());
+    return this.append({ ...batch, events: events.events });
+  }
 
   async append(batch: AppendBatch): Promise<AppendResult> {
     this.#open();

@@ -15,6 +15,8 @@
  * seq follows and rows are stored in, so zone maps on timestamp stay tight) and keeps one event per id, so the
  * INSERT needs neither a sort, a window nor a DISTINCT ON.
  */
+import { ValidationError } from '../../domain/errors.ts';
+import { isUuid } from '../../domain/ids.ts';
 import type { LogEventInput } from '../../domain/log-event.ts';
 
 export const FIELD_SEPARATOR = '\u0000';
@@ -147,4 +149,84 @@ export function packEvent(e: LogEventInput): PackedEvent | undefined {
 /** A string that can travel packed: no separator inside. */
 function isText(v: unknown): v is string {
   return typeof v === 'string' && !v.includes(FIELD_SEPARATOR);
+}
+
+/**
+ * A batch ready for DuckDbLogStore.appendEncoded: checked, in insert order, one event per id, packed where
+ * possible. Plain arrays and strings only, so it crosses a worker thread boundary as a structured clone.
+ */
+export interface DuckDbEncodedEvents {
+  readonly encoding: 'duckdb';
+  /** The batch tenant (lower case). */
+  tenantId: string;
+  /** Events given, repeated ids included: duplicates = given - inserted. */
+  given: number;
+  /** Distinct events encoded: p.length + unpacked.length. */
+  count: number;
+  minMs: number;
+  maxMs: number;
+  /** Packed events (packEvent) and their epoch milliseconds, procid, NULL mask and ordinal (1-based). */
+  p: string[];
+  ms: number[];
+  procid: (number | null)[];
+  nulls: number[];
+  ord: number[];
+  /** The events that could not be packed (U+0000 in a text field), with their ordinal. */
+  unpacked: { ord: number; event: LogEventInput }[];
+}
+
+/** Check and encode a batch's events (see planBatch and packEvent). */
+export function encodeDuckDbEvents(tenantId: string, events: readonly LogEventInput[]): DuckDbEncodedEvents {
+  for (const e of events) checkEvent(e, tenantId);
+  const out: DuckDbEncodedEvents = {
+    encoding: 'duckdb',
+    tenantId,
+    given: events.length,
+    count: 0,
+    minMs: 0,
+    maxMs: 0,
+    p: [],
+    ms: [],
+    procid: [],
+    nulls: [],
+    ord: [],
+    unpacked: [],
+  };
+  if (events.length === 0) return out;
+  const plan = planBatch(events);
+  out.count = plan.order.length;
+  out.minMs = plan.minMs;
+  out.maxMs = plan.maxMs;
+  for (let k = 0; k < plan.order.length; k++) {
+    const e = events[plan.order[k]!]!;
+    const packed = packEvent(e);
+    if (packed === undefined) {
+      out.unpacked.push({ ord: k + 1, event: e });
+      continue;
+    }
+    out.p.push(packed.packed);
+    out.ms.push(e.timestamp.getTime());
+    out.procid.push(e.procid);
+    out.nulls.push(packed.nulls);
+    out.ord.push(k + 1);
+  }
+  return out;
+}
+
+/** What the store requires of an event before it takes it. */
+function checkEvent(e: LogEventInput, tenantId: string): void {
+  if (e.tenantId.toLowerCase() !== tenantId)
+    throw new ValidationError('event of another tenant in the batch');
+  if (!isUuid(e.id)) throw new ValidationError(`event id ${e.id} is not a UUID`);
+  if (!(e.timestamp instanceof Date) || Number.isNaN(e.timestamp.getTime())) {
+    throw new ValidationError(`event ${e.id} has no valid timestamp`);
+  }
+  if (e.sourceId !== null && !isUuid(e.sourceId))
+    throw new ValidationError(`event ${e.id}: sourceId is not a UUID`);
+  if (
+    e.procid !== null &&
+    (!Number.isInteger(e.procid) || e.procid < -2_147_483_648 || e.procid > 2_147_483_647)
+  ) {
+    throw new ValidationError(`event ${e.id}: procid is not a 32-bit integer`);
+  }
 }

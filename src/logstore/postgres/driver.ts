@@ -123,27 +123,5 @@ export function toBytes(value: unknown): Uint8Array {
   return new Uint8Array();
 }
 
-/** PostgreSQL text and jsonb cannot hold U+0000: it becomes U+FFFD (checked cheaply before any copy). */
-export function pgText(value: string): string;
-export function pgText(value: string | null): string | null;
-export function pgText(value: string | null): string | null {
-  return value !== null && value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
-}
-
-/** A copy of a JSON value with U+0000 replaced in every string and key. */
-function withoutNul(v: unknown): unknown {
-  if (typeof v === 'string') return pgText(v);
-  if (Array.isArray(v)) return v.map(withoutNul);
-  if (v !== null && typeof v === 'object' && !(v instanceof Date)) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [pgText(k), withoutNul(x)]));
-  }
-  return v;
-}
-
-/** JSON text for a jsonb parameter (null stays SQL NULL), U+0000 replaced (checked cheaply first). */
-export function pgJson(value: unknown): string | null {
-  if (value === undefined || value === null) return null;
-  const text = JSON.stringify(value);
-  if (text === undefined) return null;
-  return text.includes('\\u0000') ? JSON.stringify(withoutNul(value)) : text;
-}
+// Text and JSON parameters: U+0000 handling lives with the event encoder (pure, shared with the ingest worker).
+export { pgJson, pgText } from './event-encoding.ts';

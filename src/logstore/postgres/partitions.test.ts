@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, dayOf, dayOfName, partitionName } from './partitions.ts';
-import { arrayLiteral } from './postgres-log-store.ts';
+import { arrayLiteral } from './event-encoding.ts';
 import { planCost } from './console-sandbox.ts';
 
 describe('partition names', () => {

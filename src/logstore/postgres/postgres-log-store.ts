@@ -16,7 +16,6 @@ import type {
   AppendBatch,
   AppendResult,
   ConsoleResult,
-  LogEventInput,
   HistogramBucket,
   LogEventRow,
   LogPage,
@@ -52,8 +51,10 @@ import {
 import { compilePredicate, defaultFieldSql } from '../../sigma/backends/index.ts';
 import { checkConsoleSql } from './console-guard.ts';
 import { ConsoleSandbox } from './console-sandbox.ts';
-import { connOf, pgJson, pgText, toBytes, toDate, toNullableNumber, toNumber, type Conn } from './driver.ts';
+import { connOf, pgText, toBytes, toDate, toNullableNumber, toNumber, type Conn } from './driver.ts';
 import { PartitionManager } from './partitions.ts';
+import { encodePostgresEvents } from './event-encoding.ts';
+import { expectEncoding, type EncodedAppendBatch } from '../encoding.ts';
 
 /** The columns of LogEventRow, as stored and as the console's `logs` shows them. */
 const EVENT_COLUMNS = `tenant_id, id, seq, "timestamp", raw, appname, file, host, hostname, message, procid,
@@ -196,21 +197,17 @@ export class PostgresLogStore implements LogStore {
   // -------------------------------------------------------------------------------------------------------
   // Writes
 
+  readonly eventEncoding = 'postgres' as const;
+
   async append(batch: AppendBatch): Promise<AppendResult> {
     const tenantId = checkTenantId(batch.tenantId);
-    const events = batch.events ?? [];
+    return this.appendEncoded({ ...batch, events: encodePostgresEvents(tenantId, batch.events ?? []) });
+  }
+
+  async appendEncoded(batch: EncodedAppendBatch): Promise<AppendResult> {
+    const tenantId = checkTenantId(batch.tenantId);
+    const events = expectEncoding(batch, 'postgres', tenantId);
     const quarantine = batch.quarantine ?? [];
-    const timestamps: number[] = [];
-    for (const [i, e] of events.entries()) {
-      if (e.tenantId?.toLowerCase() !== tenantId)
-        throw bad(`events.${i}.tenantId`, 'must be the batch tenant');
-      if (typeof e.id !== 'string' || !isUuid(e.id)) throw bad(`events.${i}.id`, 'must be a UUID');
-      if (!(e.timestamp instanceof Date) || Number.isNaN(e.timestamp.getTime())) {
-        throw bad(`events.${i}.timestamp`, 'must be a valid date');
-      }
-      if (e.sourceId != null && !isUuid(e.sourceId)) throw bad(`events.${i}.sourceId`, 'must be a UUID');
-      timestamps.push(e.timestamp.getTime());
-    }
     for (const [i, q] of quarantine.entries()) {
       if (q.tenantId?.toLowerCase() !== tenantId)
         throw bad(`quarantine.${i}.tenantId`, 'must be the batch tenant');
@@ -224,12 +221,12 @@ export class PostgresLogStore implements LogStore {
     if (cp && cp.tenantId?.toLowerCase() !== tenantId)
       throw bad('checkpoint.tenantId', 'must be the batch tenant');
 
-    if (timestamps.length) await this.partitions.ensure(timestamps);
+    if (events.count > 0) await this.partitions.ensure(events.days);
 
     return this.#tenant(tenantId, async (c) => {
       let inserted = 0;
       let lastSeq = 0;
-      if (events.length) {
+      if (events.count > 0) {
         // Lock the tenant's counter row first: until this transaction ends, another append of the tenant
         // waits here, so seqs are handed out in commit order and without gaps.
         const [counter] = await c.query<{ last_seq: unknown }>(
@@ -239,33 +236,16 @@ export class PostgresLogStore implements LogStore {
           [tenantId],
         );
         const base = toNumber(counter?.last_seq);
-        // Duplicates: an id twice in the batch (the first counts), or already stored. The stored ones are
-        // looked up in the batch's time range only (the pipeline gives a re-ingested event the same time).
-        const fresh = new Map<string, LogEventInput>();
-        let min = Infinity;
-        let max = -Infinity;
-        for (const e of events) {
-          const id = e.id.toLowerCase();
-          if (fresh.has(id)) continue;
-          fresh.set(id, e);
-          const ms = e.timestamp.getTime();
-          if (ms < min) min = ms;
-          if (ms > max) max = ms;
-        }
-        const stored = await c.query<{ id: string }>(
-          `select id from log_events
-            where tenant_id = $1 and "timestamp" >= $2 and "timestamp" <= $3 and id = any($4::uuid[])`,
-          [tenantId, new Date(min).toISOString(), new Date(max).toISOString(), [...fresh.keys()]],
-        );
-        for (const r of stored) fresh.delete(r.id);
-        if (fresh.size > 0) {
-          const [res] = await c.query<{ inserted: number; last_seq: unknown }>(
-            INSERT_EVENTS,
-            insertParams(tenantId, [...fresh.values()], base),
-          );
-          inserted = res?.inserted ?? 0;
-          lastSeq = inserted > 0 ? toNumber(res?.last_seq) : 0;
-        }
+        const [res] = await c.query<{ inserted: number; last_seq: unknown }>(INSERT_EVENTS, [
+          tenantId,
+          ...events.columns,
+          events.json,
+          base,
+          new Date(events.minMs).toISOString(),
+          new Date(events.maxMs).toISOString(),
+        ]);
+        inserted = res?.inserted ?? 0;
+        lastSeq = inserted > 0 ? toNumber(res?.last_seq) : 0;
         if (inserted > 0) {
           await c.query('update log_seq set last_seq = $2 where tenant_id = $1', [tenantId, lastSeq]);
         }
@@ -305,7 +285,7 @@ export class PostgresLogStore implements LogStore {
           ],
         );
       }
-      return { inserted, duplicates: events.length - inserted, quarantined: quarantine.length, lastSeq };
+      return { inserted, duplicates: events.given - inserted, quarantined: quarantine.length, lastSeq };
     });
   }
 
@@ -627,63 +607,32 @@ export class PostgresLogStore implements LogStore {
 }
 
 /**
- * The parameters of INSERT_EVENTS for these (new) events, seq numbered from `base` in batch order. Scalar
- * columns go as array literals built here in one pass (the driver would escape every element of every
- * array on its own, the slowest part of an append); the three JSON columns go as one JSON array that the
- * server parses once, straight to jsonb.
+ * One statement per batch (parameters: see PostgresEncodedEvents.columns). Ids already stored in the batch's
+ * time range are left out (the pipeline gives a re-ingested event the same id and time; a hashed NOT IN, one
+ * index range scan whatever the batch size); the rest are numbered base + 1, base + 2, ... in batch order.
+ * Repeated ids within the batch were dropped by the encoder; ON CONFLICT is the safety net.
  */
-function insertParams(tenantId: string, events: LogEventInput[], base: number): unknown[] {
-  const col = (f: (e: LogEventInput) => string | number | null) => arrayLiteral(events.map(f));
-  const json = JSON.stringify(events.map((e) => [e.normalized ?? {}, e.metadata ?? {}, e.original ?? null]));
-  return [
-    tenantId,
-    col((e) => e.id),
-    arrayLiteral(events.map((_, k) => base + k + 1)),
-    col((e) => e.timestamp.toISOString()),
-    col((e) => pgText(e.raw ?? '')),
-    col((e) => pgText(e.appname ?? null)),
-    col((e) => pgText(e.file ?? null)),
-    col((e) => pgText(e.host ?? null)),
-    col((e) => pgText(e.hostname ?? null)),
-    col((e) => pgText(e.message ?? null)),
-    col((e) => (typeof e.procid === 'number' && Number.isFinite(e.procid) ? Math.trunc(e.procid) : null)),
-    col((e) => pgText(e.sourceType ?? 'text')),
-    col((e) => e.sourceId ?? null),
-    // PostgreSQL jsonb cannot hold U+0000 (rare: checked on the whole text first).
-    json.includes('\\u0000')
-      ? pgJson(events.map((e) => [e.normalized ?? {}, e.metadata ?? {}, e.original ?? null]))
-      : json,
-  ];
-}
-
-/** `{"a","b\\"c",NULL}`: a PostgreSQL array literal of these values (text, numbers; null as NULL). */
-export function arrayLiteral(values: readonly (string | number | null | undefined)[]): string {
-  const parts = new Array<string>(values.length);
-  for (let k = 0; k < values.length; k++) {
-    const v = values[k];
-    if (v === null || v === undefined) {
-      parts[k] = 'NULL';
-    } else {
-      const s = String(v);
-      parts[k] = s.includes('"') || s.includes('\\') ? `"${s.replace(/[\\"]/g, '\\$&')}"` : `"${s}"`;
-    }
-  }
-  return `{${parts.join(',')}}`;
-}
-
-/** One statement per batch; duplicates were removed before, ON CONFLICT is the safety net. */
 const INSERT_EVENTS = `
-with ins as (
+with u as (
+  select *
+    from rows from (unnest($2::uuid[]), unnest($3::timestamptz[]), unnest($4::text[]), unnest($5::text[]),
+                    unnest($6::text[]), unnest($7::text[]), unnest($8::text[]), unnest($9::text[]),
+                    unnest($10::bigint[]), unnest($11::text[]), unnest($12::uuid[]), jsonb_array_elements($13::jsonb))
+         with ordinality
+         as u(id, ts, raw, appname, file, host, hostname, message, procid, source_type, source_id, j, n)
+), fresh as (
+  select u.*, row_number() over (order by u.n) as k
+    from u
+   where u.id not in (select e.id from log_events e
+                       where e.tenant_id = $1::uuid and e."timestamp" >= $15::timestamptz
+                         and e."timestamp" <= $16::timestamptz)
+), ins as (
   insert into log_events (tenant_id, id, seq, "timestamp", raw, appname, file, host, hostname, message, procid,
                           source_type, normalized, metadata, source_id, original)
-  select $1::uuid, u.id, u.seq, u.ts, u.raw, u.appname, u.file, u.host, u.hostname, u.message, u.procid,
-         u.source_type, coalesce(u.j->0, '{}'::jsonb), coalesce(u.j->1, '{}'::jsonb), u.source_id,
-         nullif(u.j->2, 'null'::jsonb)
-    from rows from (unnest($2::uuid[]), unnest($3::bigint[]), unnest($4::timestamptz[]), unnest($5::text[]),
-                    unnest($6::text[]), unnest($7::text[]), unnest($8::text[]), unnest($9::text[]),
-                    unnest($10::text[]), unnest($11::bigint[]), unnest($12::text[]), unnest($13::uuid[]),
-                    jsonb_array_elements($14::jsonb))
-         as u(id, seq, ts, raw, appname, file, host, hostname, message, procid, source_type, source_id, j)
+  select $1::uuid, f.id, $14::bigint + f.k, f.ts, f.raw, f.appname, f.file, f.host, f.hostname, f.message,
+         f.procid, f.source_type, coalesce(f.j->0, '{}'::jsonb), coalesce(f.j->1, '{}'::jsonb), f.source_id,
+         nullif(f.j->2, 'null'::jsonb)
+    from fresh f
   on conflict do nothing
   returning seq
 )

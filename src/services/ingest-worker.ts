@@ -1,0 +1,183 @@
+/**
+ * The ingest pipeline's parsing half on a worker thread, for files: the worker reads the file from an offset,
+ * frames, parses, normalises, gives ids and encodes batches for the store (src/logstore/encoding.ts); the main
+ * thread only stores them, with their checkpoints. On two cores the halves run side by side instead of taking
+ * turns on one thread (see docs/logs.md, Performance).
+ *
+ * Everything that decides what an event is (framing, parsers, the id chain, RecordBatcher) is the same code the
+ * main thread runs for other inputs, so a file gives the same events, ids and checkpoints either way (a test
+ * compares them). The worker runs ahead of the store by at most WORKER_CREDITS batches (bounded memory): it
+ * posts a batch only when it holds a credit, and the main thread returns one per batch it has handed on.
+ */
+import { createReadStream } from 'node:fs';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { QuarantineInput } from '../domain/log-event.ts';
+import type { DeclaredLogsource } from '../domain/schemas/log.schema.ts';
+import { EventIdChain } from '../ingest/event-id.ts';
+import { frameBatches, type FramingMode } from '../ingest/framing.ts';
+import { createStreamParser } from '../ingest/index.ts';
+import { RecordBatcher, type BatchCounts } from '../ingest/record-batcher.ts';
+import type { LogFormat } from '../ingest/types.ts';
+import { encodeEvents, type EncodedEvents, type EventEncoding } from '../logstore/encoding.ts';
+
+/** A batch ready for LogStore.appendEncoded, with its counts and the stream position it reaches. */
+export interface PreparedBatch {
+  events: EncodedEvents;
+  quarantine: QuarantineInput[];
+  counts: BatchCounts;
+  offset: number;
+  records: number;
+  chain: string;
+}
+
+/** What the worker is asked to do: everything is plain data (it is cloned into the worker). */
+export interface FileParseJob {
+  path: string;
+  /** Read bytes [start, end). */
+  start: number;
+  end: number;
+  /** The file's first bytes, for the framer's format decision when starting mid-file. */
+  headBytes?: Uint8Array | undefined;
+  mode: FramingMode;
+  maxRecordBytes: number;
+  format: LogFormat;
+  timezone: string;
+  /** Reference time of year inference, epoch ms. */
+  referenceTime: number;
+  /** When resuming: the stream's first record, parsed first to prime stateful parsers (CSV header, year). */
+  prime?: string | undefined;
+  /** Time of events with none, before any event that has one (the stream's first-seen time), epoch ms. */
+  fallbackTs: number;
+  /** Id chain state to continue from. */
+  chain: string;
+  encoding: EventEncoding;
+  batcher: {
+    tenantId: string;
+    sourceId: string | null;
+    input: string;
+    runId: string;
+    logsource?: DeclaredLogsource | undefined;
+    quarantineMaxBytes: number;
+    batchSize: number;
+    offset: number;
+    records: number;
+  };
+}
+
+/** Batches the worker may have posted and not yet seen taken. */
+const WORKER_CREDITS = 2;
+const JOB_TAG = 'vigil/ingest-worker/v1';
+
+type ToMain =
+  | { type: 'batch'; batch: PreparedBatch; final: boolean }
+  | { type: 'error'; message: string; stack?: string | undefined };
+
+/**
+ * Parse a file on a worker thread: yields its batches in order, the last one (possibly empty: the final
+ * position) included. Stopping the iteration (break, a throw in the consumer) ends the worker.
+ */
+export async function* parseFileInWorker(job: FileParseJob): AsyncGenerator<PreparedBatch> {
+  const worker = new Worker(new URL('./ingest-worker.boot.js', import.meta.url), {
+    workerData: { tag: JOB_TAG, job },
+  });
+  const inbox: ToMain[] = [];
+  let failure: Error | undefined;
+  let exited = false;
+  let wake: (() => void) | undefined;
+  worker.on('message', (m: ToMain) => {
+    inbox.push(m);
+    wake?.();
+  });
+  worker.on('error', (e: Error) => {
+    failure = e;
+    wake?.();
+  });
+  worker.on('exit', () => {
+    exited = true;
+    wake?.();
+  });
+  try {
+    for (;;) {
+      while (inbox.length === 0 && !failure && !exited) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+      const m = inbox.shift();
+      if (m?.type === 'error') {
+        const e = new Error(m.message);
+        if (m.stack) e.stack = m.stack;
+        throw e;
+      }
+      if (m) {
+        yield m.batch;
+        if (m.final) return;
+        worker.postMessage('credit');
+        continue;
+      }
+      throw failure ?? new Error('the ingest worker stopped before the end of its input');
+    }
+  } finally {
+    await worker.terminate();
+  }
+}
+
+/** The worker's side: read, frame, parse, batch, encode, post; wait for credits. */
+async function runJob(job: FileParseJob, port: NonNullable<typeof parentPort>): Promise<void> {
+  let credits = WORKER_CREDITS;
+  let wake: (() => void) | undefined;
+  port.on('message', (m: unknown) => {
+    if (m === 'credit') credits += 1;
+    wake?.();
+  });
+  const parser = createStreamParser({
+    format: job.format,
+    timezone: job.timezone,
+    referenceTime: new Date(job.referenceTime),
+  });
+  if (job.prime !== undefined) parser.parse(job.prime);
+  const batcher = new RecordBatcher({
+    ...job.batcher,
+    ids: EventIdChain.resume(job.chain),
+    parser,
+  });
+  const fallbackTs = new Date(job.fallbackTs);
+  const post = async (final: boolean) => {
+    while (credits === 0) {
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+    credits -= 1;
+    const b = batcher.take();
+    const batch: PreparedBatch = {
+      ...b,
+      events: encodeEvents(job.encoding, job.batcher.tenantId, b.events),
+    };
+    port.postMessage({ type: 'batch', batch, final } satisfies ToMain);
+  };
+  if (job.start < job.end) {
+    const source = createReadStream(job.path, { start: job.start, end: job.end - 1, highWaterMark: 1 << 20 });
+    const batches = frameBatches(source, {
+      mode: job.mode,
+      maxRecordBytes: job.maxRecordBytes,
+      startOffset: job.start,
+      ...(job.headBytes ? { headBytes: job.headBytes } : {}),
+    });
+    for await (const recs of batches) {
+      for (const rec of recs) {
+        if (rec.error === 'blank') batcher.blank(rec.end);
+        else batcher.record(rec, fallbackTs, null);
+        if (batcher.full) await post(false);
+      }
+    }
+  }
+  await post(true);
+}
+
+if (!isMainThread && parentPort && (workerData as { tag?: string } | null)?.tag === JOB_TAG) {
+  const port = parentPort;
+  runJob((workerData as { job: FileParseJob }).job, port).catch((e: unknown) => {
+    const err = e instanceof Error ? e : new Error(String(e));
+    port.postMessage({ type: 'error', message: err.message, stack: err.stack } satisfies ToMain);
+  });
+  // The worker stays up (its port listens) until the main thread has taken the last message and ends it.
+}
