@@ -64,6 +64,8 @@ export interface FileParseJob {
   };
 }
 
+/** The worker's young generation (semi-spaces), MiB. */
+const WORKER_YOUNG_GENERATION_MB = 192;
 /** Batches the worker may have posted and not yet seen taken. */
 const WORKER_CREDITS = 2;
 const JOB_TAG = 'vigil/ingest-worker/v1';
@@ -79,6 +81,9 @@ type ToMain =
 export async function* parseFileInWorker(job: FileParseJob): AsyncGenerator<PreparedBatch> {
   const worker = new Worker(new URL('./ingest-worker.boot.js', import.meta.url), {
     workerData: { tag: JOB_TAG, job },
+    // Parsing allocates many short-lived objects: a young generation larger than V8's default (3 x 16 MiB) lets
+    // them die young instead of being promoted. Measured on bench:ingest: about 10% less CPU per event.
+    resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
   });
   const inbox: ToMain[] = [];
   let failure: Error | undefined;
