@@ -477,6 +477,7 @@ export class LogIngestService {
         input.fingerprint ? cp : undefined,
         startOffset,
         opts.onProgress,
+        true,
       );
       // JSON inputs may be documents (pretty-printed, concatenated, arrays): let the framer sniff them.
       const mode: FramingMode =
@@ -591,7 +592,8 @@ export class LogIngestService {
 
   /**
    * Stores prepared batches for one run; with `checkpoint`, each append also saves the stream's position (a
-   * stream that resumed at `startOffset` never moves it back).
+   * stream that resumed at `startOffset` never moves it back). `stream`: batch offsets are byte positions in
+   * the input (files, stdin), reported as the run's bytes.
    */
   #writer(
     store: LogStore,
@@ -604,6 +606,7 @@ export class LogIngestService {
       | undefined,
     startOffset = 0,
     onProgress?: (p: IngestProgress) => void,
+    stream = false,
   ): BatchWriter {
     /** Offset of the last checkpoint written: a final write with nothing new (blank lines aside) is skipped. */
     let savedOffset = startOffset;
@@ -611,7 +614,7 @@ export class LogIngestService {
     return {
       write: async (b, final) => {
         state.count(b.counts);
-        if (checkpoint) state.bytes = Math.max(state.bytes, b.offset);
+        if (stream) state.bytes = Math.max(state.bytes, b.offset);
         if (
           b.events.given > 0 ||
           b.quarantine.length > 0 ||

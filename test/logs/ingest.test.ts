@@ -260,7 +260,7 @@ describe.each(matrix)('ingest pipeline into %s (relational: %s)', (store, engine
     ).join('');
     const chunks = () => Readable.from([Buffer.from(text.slice(0, 333)), Buffer.from(text.slice(333))]);
     const first = await c.services.logIngest.ingestChunks({ tenant: a.slug }, 'stdin', chunks());
-    expect(first).toMatchObject({ read: 50, accepted: 50, duplicates: 0 });
+    expect(first).toMatchObject({ read: 50, accepted: 50, duplicates: 0, bytes: Buffer.byteLength(text) });
     const again = await c.services.logIngest.ingestChunks({ tenant: a.slug }, 'stdin', chunks());
     expect(again).toMatchObject({ read: 50, accepted: 0, duplicates: 50, resumed: 0 });
   });
