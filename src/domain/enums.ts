@@ -41,7 +41,11 @@ export type Severity = (typeof SEVERITIES)[number];
 export const PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-/** Seed 000's rule types plus seed 002's detection rule kinds (`sigma`, `ioc_match`). */
+/**
+ * Seed 000's rule types plus seed 002's detection rule kinds (`sigma`, `ioc_match`), and `filter`: a Sigma
+ * filter document, which raises nothing itself but is applied to the Sigma rules it names (issue 5).
+ * Sigma correlation rules are `correlation` rules carrying their YAML.
+ */
 export const RULE_TYPES = [
   'query',
   'pattern',
@@ -50,6 +54,7 @@ export const RULE_TYPES = [
   'anomaly',
   'sigma',
   'ioc_match',
+  'filter',
 ] as const;
 export type RuleType = (typeof RULE_TYPES)[number];
 

@@ -1,6 +1,8 @@
 /**
  * The detection job: every interval, each enabled rule of each active tenant runs over the events stored
- * since its watermark (DetectionService.runOnce, which the CLI's `vigil detect run` also calls).
+ * since its watermark (DetectionService.runOnce, which the CLI's `vigil detect run` also calls): Sigma rules
+ * with the filters that name them, Sigma correlation and threshold rules with the matches they carry from
+ * the previous window, ioc_match and query rules.
  */
 import type { DetectionService } from '../services/detection.service.ts';
 import type { JobContext, Scheduler } from './scheduler.ts';

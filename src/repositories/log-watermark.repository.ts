@@ -6,6 +6,10 @@
  * cannot both commit it; the loser gets a ConflictError, and since it runs in the fetcher's transaction, the
  * loser's consumer writes roll back with it.
  *
+ * A consumer may carry state from one range to the next (`state`, migration 0012: scheduled detection keeps a
+ * correlation's pending matches there). It is written only by `advance`, in the same compare-and-set as the
+ * seq, so the state always describes exactly the events up to `last_seq`; `reset` clears it.
+ *
  * Migration 0008 installs no `updated_at` trigger on this table, so every write here sets it itself.
  */
 import { and, asc, eq, sql } from 'drizzle-orm';
@@ -14,6 +18,8 @@ import { logConsumerWatermarks } from '../db/schema/index.ts';
 import { ConflictError, ValidationError } from '../domain/errors.ts';
 
 export type LogWatermark = typeof logConsumerWatermarks.$inferSelect;
+/** A watermark without its carried state (what listings return: the state can be large). */
+export type LogWatermarkSummary = Omit<LogWatermark, 'state'>;
 
 /** Consumer names: short identifiers, as they appear in logs and CLI arguments. */
 export const CONSUMER_NAME = /^[a-z0-9][a-z0-9._:-]{0,127}$/;
@@ -52,10 +58,25 @@ export class LogWatermarkRepository {
     });
   }
 
-  /** Every consumer's watermark for the tenant, by consumer name (a handful of rows: no paging). */
-  async list(tenantId: string): Promise<{ items: LogWatermark[]; total: number }> {
+  /**
+   * Every consumer's watermark for the tenant, by consumer name, without the carried state (one row per
+   * consumer: no paging).
+   */
+  async list(tenantId: string): Promise<{ items: LogWatermarkSummary[]; total: number }> {
     return this.db.tenant(tenantId, async (tx) => {
-      const items = await tx.select().from(w).where(eq(w.tenantId, tenantId)).orderBy(asc(w.consumer));
+      const items = await tx
+        .select({
+          tenantId: w.tenantId,
+          consumer: w.consumer,
+          lastSeq: w.lastSeq,
+          deliveredCount: w.deliveredCount,
+          lastRunAt: w.lastRunAt,
+          lastError: w.lastError,
+          updatedAt: w.updatedAt,
+        })
+        .from(w)
+        .where(eq(w.tenantId, tenantId))
+        .orderBy(asc(w.consumer));
       return { items, total: items.length };
     });
   }
@@ -67,11 +88,13 @@ export class LogWatermarkRepository {
    *
    * Under READ COMMITTED a concurrent advance waits on the row (or on the primary key for the first insert)
    * and then re-checks the condition against the committed row, so exactly one of two racers succeeds.
+   *
+   * `state` (when given; null clears it) replaces the consumer's carried state in the same statement.
    */
   async advance(
     tenantId: string,
     consumer: string,
-    move: { fromSeq: number; toSeq: number; delivered: number },
+    move: { fromSeq: number; toSeq: number; delivered: number; state?: unknown },
   ): Promise<LogWatermark> {
     checkConsumer(consumer);
     checkSeq(move.fromSeq, 'fromSeq');
@@ -82,6 +105,7 @@ export class LogWatermarkRepository {
         { path: 'toSeq', message: 'must be greater than fromSeq' },
       ]);
     }
+    const state = move.state === undefined ? {} : { state: move.state };
     return this.db.tenant(tenantId, async (tx) => {
       const now = sql`now()`;
       const [row] =
@@ -95,6 +119,7 @@ export class LogWatermarkRepository {
                 deliveredCount: move.delivered,
                 lastRunAt: now,
                 lastError: null,
+                ...state,
               })
               .onConflictDoUpdate({
                 target: [w.tenantId, w.consumer],
@@ -104,6 +129,7 @@ export class LogWatermarkRepository {
                   lastRunAt: now,
                   lastError: null,
                   updatedAt: now,
+                  ...state,
                 },
                 setWhere: eq(w.lastSeq, 0),
               })
@@ -116,6 +142,7 @@ export class LogWatermarkRepository {
                 lastRunAt: now,
                 lastError: null,
                 updatedAt: now,
+                ...state,
               })
               .where(and(eq(w.tenantId, tenantId), eq(w.consumer, consumer), eq(w.lastSeq, move.fromSeq)))
               .returning();
@@ -149,7 +176,8 @@ export class LogWatermarkRepository {
 
   /**
    * Put the watermark at `toSeq` whatever it was (an operator's rewind to replay, 0 for everything still
-   * stored; or a skip forward past a batch that cannot be handled). The delivered count is kept.
+   * stored; or a skip forward past a batch that cannot be handled). The delivered count is kept; the carried
+   * state is cleared (it described the events up to the old seq).
    */
   async reset(tenantId: string, consumer: string, toSeq = 0): Promise<LogWatermark> {
     checkConsumer(consumer);
@@ -161,7 +189,7 @@ export class LogWatermarkRepository {
         .values({ tenantId, consumer, lastSeq: toSeq, lastError: null })
         .onConflictDoUpdate({
           target: [w.tenantId, w.consumer],
-          set: { lastSeq: toSeq, lastError: null, updatedAt: now },
+          set: { lastSeq: toSeq, lastError: null, updatedAt: now, state: null },
         })
         .returning();
       return row!;

@@ -67,6 +67,32 @@ export class RuleRepository {
     });
   }
 
+  /**
+   * Rules a Sigma reference (a correlation's or filter's `rules` entry: an id or a `name`) may designate:
+   * the Sigma id (any case), the name recorded at import (`definition.name`), or, for rows imported before
+   * the name was recorded, YAML that contains the reference. Candidates only: the caller checks each
+   * parsed document (sigma/index.ts designates). At most 20.
+   */
+  async listBySigmaRef(tenantId: string, ref: string): Promise<Rule[]> {
+    return this.db.tenant(tenantId, (tx) =>
+      tx
+        .select()
+        .from(rules)
+        .where(
+          and(
+            eq(rules.tenantId, tenantId),
+            or(
+              sql`lower(${rules.sigmaId}) = lower(${ref})`,
+              sql`${rules.definition}->>'name' = ${ref}`,
+              sql`(${rules.definition}->>'name' is null and strpos(${rules.sigmaYaml}, ${ref}) > 0)`,
+            ),
+          ),
+        )
+        .orderBy(rules.ruleNumber)
+        .limit(20),
+    );
+  }
+
   async list(tenantId: string, opts: ListOptions<RuleFilters> = {}): Promise<Page<Rule>> {
     const f = parseInput(ruleFiltersSchema, opts.filters ?? {}, 'filters');
     const plan = planList(

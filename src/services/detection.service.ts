@@ -15,6 +15,27 @@
  *
  * Rules that share a watermark are evaluated together (one read of the window by the store), which is the
  * steady state: all rules caught up at the same seq.
+ *
+ * Sigma filters (`filter` rules, imported with `vigil rules import`) are applied to the Sigma rules they name
+ * (by id or name) exactly as prepareRules applies a filter file to its rules: rule AND the filter's
+ * condition, mapped with the filter's own logsource. A rule is recompiled when a filter naming it changes.
+ *
+ * Correlation rules (`correlation`, Sigma correlation YAML) and threshold rules count matches over time, so
+ * a window of seqs is not enough: a burst can straddle two windows. Both are evaluated incrementally
+ * (src/sigma/correlation-stream.ts): the matches that may still take part in a result (those within the
+ * timespan before the latest match time seen, and not yet part of a result) and the spans already decided
+ * per group are CARRIED from window to window in the watermark row's `state`, written by the same
+ * compare-and-set as the watermark. Each window reads only its new events (the base rules' matches among
+ * them), adds them to the carried matches, and raises an alert only for results made of carried or new
+ * matches that never contributed to a result before; a new match inside a result's span joins that
+ * result's alert instead. So a burst split over two windows is counted whole, once, when it crosses the
+ * threshold, and a later window with nothing new raises nothing. The carried matches are what "the window
+ * extended backwards by the timespan" holds, without reading old events again. Limits: a match older than
+ * (latest match time - timespan) when it is stored is correlated only with what is still carried; a
+ * changed rule (or base rule or filter) starts with an empty state.
+ *
+ * A Sigma rule that only correlations with `generate: false` (the default) reference does not raise alerts
+ * of its own (Sigma: only the correlation is generated); it still runs and records its hits.
  */
 import { createHash } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
@@ -39,9 +60,29 @@ import type { SourceRepository } from '../repositories/source.repository.ts';
 import type { TenantRepository } from '../repositories/tenant.repository.ts';
 import type { VulnerabilityRepository } from '../repositories/vulnerability.repository.ts';
 import { LOOKUP_MAX_VALUES } from '../domain/schemas/indicator.schema.ts';
-import { evaluateCorrelation } from '../sigma/correlation.ts';
+import {
+  correlationFields,
+  evaluateCorrelation,
+  type BaseMatch,
+  type CorrelationHit,
+} from '../sigma/correlation.ts';
+import {
+  emptyState,
+  stepCorrelation,
+  type ClosedSpan,
+  type CorrelationState,
+} from '../sigma/correlation-stream.ts';
 import { parseWildcards } from '../sigma/modifiers.ts';
-import { and, or, type FieldRef, type Node, type SigmaCorrelation } from '../sigma/index.ts';
+import {
+  and,
+  designates,
+  or,
+  type FieldRef,
+  type Node,
+  type SigmaCorrelation,
+  type SigmaDocument,
+  type SigmaLogsource,
+} from '../sigma/index.ts';
 import type { SigmaService } from './sigma.service.ts';
 
 export interface DetectionSettings {
@@ -90,7 +131,11 @@ interface RuleWindow {
 
 interface Compiled {
   version: number;
+  /** The filters applied (`id:version`, ...): a changed filter recompiles the rule. */
+  filters?: string;
   node?: Node<FieldRef>;
+  /** sigma: the logsource the rule was mapped with (a correlation reads its fields through it). */
+  logsource?: SigmaLogsource;
   /** ioc_match: the fields whose values are looked up among the active indicators. */
   iocFields?: { name: string; ref: FieldRef }[];
   /** query: read-only SQL over the tenant's events (`logs`), run over the rule's window. */
@@ -117,10 +162,76 @@ export const DEFAULT_IOC_FIELDS = [
 ];
 
 /** The rule types the scheduler runs. */
-const RUNNABLE_TYPES = new Set<string>(['sigma', 'ioc_match', 'query', 'threshold']);
+const RUNNABLE_TYPES = new Set<string>(['sigma', 'ioc_match', 'query', 'threshold', 'correlation']);
 
-/** Events a threshold rule's filter may pass in one window (more is a failed run, retried, then a gap). */
-const THRESHOLD_MAX_EVENTS = 100_000;
+/**
+ * Matches one base rule of a correlation (or a threshold rule's filter) may have in one window: the store's
+ * maximum; more is a failed run, retried, then a gap.
+ */
+const WINDOW_MAX_MATCHES = 100_000;
+
+/** Matches a correlation or threshold rule may carry from one window to the next (its state's size). */
+const MAX_CARRIED_MATCHES = 50_000;
+
+/** What a correlation or threshold rule evaluates: the counting, and the rules whose matches it counts. */
+interface CountingPlan {
+  correlation: SigmaCorrelation;
+  /** One per reference of correlation.rules (a threshold rule: its filter, as `t`). */
+  inputs: { ref: string; node: Node<FieldRef>; fields: { name: string; ref: FieldRef }[] }[];
+  /** The rule, its base rules and their filters, by version: a carried state is only valid for the same. */
+  sig: string;
+}
+
+/** A base rule's match as a correlation carries it: the match, and the event it came from (for the alert). */
+type Carried = BaseMatch & { event: DetectionMatch };
+
+/** The state stored with the watermark (JSON). */
+interface StoredState {
+  v: 1;
+  sig: string;
+  horizon: number | null;
+  groups: Record<string, number>;
+  pending: { rule: string; event: Omit<DetectionMatch, 'timestamp'> & { timestamp: number } }[];
+  closed: ClosedSpan[];
+}
+
+/** One result of a threshold or correlation rule: one alert. */
+interface Burst {
+  events: DetectionMatch[];
+  group: Record<string, string | null>;
+  hit: CorrelationHit;
+}
+
+/** What one successful window commits. */
+interface CommitInput {
+  durationMs: number;
+  scanned: number;
+  /** The run's hits: matching events; threshold and correlation rules: results. */
+  hits: number;
+  /** Sigma, ioc_match and query rules: the matches, one alert per entity set. */
+  matches?: RuleMatches;
+  /** Threshold and correlation rules: one alert per result. */
+  bursts?: Burst[];
+  /** Matches that join a result raised in an earlier window: its alert's dedup key and the events. */
+  grow?: { key: string; events: DetectionMatch[] }[];
+  /** false: record the hits but raise nothing (a Sigma rule used only by `generate: false` correlations). */
+  alerts?: boolean;
+  /** The state carried to the next window (stored with the watermark); undefined leaves it as it is. */
+  state?: StoredState;
+  alsoInTransaction?: () => Promise<void>;
+}
+
+/** A tenant's rules as one pass sees them. */
+interface TenantRules {
+  /** Enabled, active or testing, of a type the scheduler runs. */
+  runnable: Rule[];
+  /** Every Sigma rule, enabled or not: correlations may use any of them as a base rule. */
+  sigma: Rule[];
+  /** Every correlation rule (to name a chained reference). */
+  correlations: Rule[];
+  /** Enabled Sigma filters. */
+  filters: Rule[];
+}
 
 /** Matched events an ioc_match rule reads per store call (it pages through a larger window). */
 const IOC_PAGE = 20_000;
@@ -149,6 +260,7 @@ export function indicatorCandidates(value: string | null): string[] {
 
 export class DetectionService {
   readonly #compiled = new Map<string, Compiled>();
+  readonly #docs = new Map<string, { version: number; doc: SigmaDocument | undefined }>();
 
   constructor(
     private readonly db: Database,
@@ -170,10 +282,15 @@ export class DetectionService {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  /** The rule's tree over stored events, compiled once per rule version. */
-  compile(rule: Rule): Compiled {
+  /**
+   * The rule's tree over stored events, compiled once per rule version (and, for a Sigma rule, per version
+   * of the filters that name it, among `filters`).
+   */
+  compile(rule: Rule, filters: readonly Rule[] = []): Compiled {
+    const applied = rule.ruleType === 'sigma' ? this.#filtersOf(rule, filters) : [];
+    const sig = applied.map((f) => `${f.id}:${f.version}`).join(',');
     const hit = this.#compiled.get(rule.id);
-    if (hit && hit.version === rule.version) return hit;
+    if (hit && hit.version === rule.version && (hit.filters ?? '') === sig) return hit;
     let c: Compiled;
     if (rule.ruleType === 'ioc_match') {
       c = compileIoc(rule);
@@ -186,14 +303,94 @@ export class DetectionService {
     } else if (rule.ruleType !== 'sigma' || !rule.sigmaYaml) {
       c = { version: rule.version, error: `rule type ${rule.ruleType} is not run by the Sigma engine` };
     } else {
-      const set = this.sigma.prepare([{ file: rule.ruleNumber, text: rule.sigmaYaml }]);
+      const set = this.sigma.prepare([
+        { file: rule.ruleNumber, text: rule.sigmaYaml },
+        ...applied.map((f) => ({ file: f.ruleNumber, text: f.sigmaYaml! })),
+      ]);
       const p = set.rules[0];
+      const reason =
+        set.unsupported.find((u) => u.file === rule.ruleNumber)?.reason ?? set.unsupported[0]?.reason;
       c = p
-        ? { version: rule.version, node: p.node }
-        : { version: rule.version, error: set.unsupported[0]?.reason ?? 'the rule holds no detection' };
+        ? { version: rule.version, filters: sig, node: p.node, logsource: p.rule.logsource }
+        : { version: rule.version, filters: sig, error: reason ?? 'the rule holds no detection' };
     }
     this.#compiled.set(rule.id, c);
     return c;
+  }
+
+  /** The stored document of a rule, filter or correlation (parsed once per version). */
+  #doc(rule: Rule): SigmaDocument | undefined {
+    const hit = this.#docs.get(rule.id);
+    if (hit && hit.version === rule.version) return hit.doc;
+    const doc = rule.sigmaYaml
+      ? this.sigma.parse({ file: rule.ruleNumber, text: rule.sigmaYaml }).documents[0]
+      : undefined;
+    this.#docs.set(rule.id, { version: rule.version, doc });
+    return doc;
+  }
+
+  /**
+   * True when the Sigma reference (an id or a name) designates the stored rule. The row's Sigma id and the
+   * name recorded at import rule most rules out without parsing the rule's YAML.
+   */
+  #names(ref: string, rule: Rule): boolean {
+    const name = (rule.definition as { name?: unknown } | null)?.name;
+    const maybe =
+      rule.sigmaId?.toLowerCase() === ref.toLowerCase() ||
+      name === ref ||
+      (typeof name !== 'string' && rule.sigmaYaml?.includes(ref) === true);
+    if (!maybe) return false;
+    const d = this.#doc(rule);
+    return d !== undefined && designates(ref, d);
+  }
+
+  /** The enabled filters that name the Sigma rule (by id or name), in a stable order. */
+  #filtersOf(rule: Rule, filters: readonly Rule[]): Rule[] {
+    return filters.filter((f) => {
+      const fd = this.#doc(f);
+      return fd?.type === 'filter' && fd.rules.some((ref) => this.#names(ref, rule));
+    });
+  }
+
+  /**
+   * A correlation rule's plan: its parsed correlation and, per reference, the Sigma rule it names (among all
+   * of the tenant's Sigma rules, enabled or not), compiled with its filters, with the fields the correlation
+   * reads from its events. An error when a reference names no runnable Sigma rule.
+   */
+  #correlationPlan(rule: Rule, t: TenantRules): { plan?: CountingPlan; bases?: Rule[]; error?: string } {
+    const doc = this.#doc(rule);
+    if (doc?.type !== 'correlation')
+      return {
+        error: rule.sigmaYaml
+          ? "the rule's sigma_yaml is not a Sigma correlation"
+          : 'a correlation rule needs its Sigma correlation YAML (vigil rules import)',
+      };
+    const inputs: CountingPlan['inputs'] = [];
+    const bases: Rule[] = [];
+    const sig: string[] = [`${rule.id}:${rule.version}`];
+    for (const ref of doc.correlation.rules) {
+      const base = t.sigma.find((r) => this.#names(ref, r) && this.#doc(r)?.type === 'rule');
+      if (!base) {
+        const chained = t.correlations.some((r) => r.id !== rule.id && this.#names(ref, r));
+        return {
+          error: chained
+            ? `rule '${ref}' is a correlation: chained correlations are not supported`
+            : `rule '${ref}' is not a Sigma rule of this tenant`,
+        };
+      }
+      const c = this.compile(base, t.filters);
+      if (!c.node || !c.logsource) return { error: `rule '${ref}' cannot run: ${c.error ?? 'not compiled'}` };
+      const mapping = this.sigma.pipeline.resolve(c.logsource);
+      if (!mapping) return { error: `rule '${ref}': its logsource is no longer mapped` };
+      inputs.push({
+        ref,
+        node: c.node,
+        fields: correlationFields(doc, ref).map((name) => ({ name, ref: mapping.field(name) })),
+      });
+      bases.push(base);
+      sig.push(`${base.id}:${base.version}:${c.filters ?? ''}`);
+    }
+    return { plan: { correlation: doc, inputs, sig: sig.join('|') }, bases };
   }
 
   /** One pass over every active tenant (or one). */
@@ -228,21 +425,20 @@ export class DetectionService {
     }
   }
 
-  async #enabledRules(tenantId: string): Promise<Rule[]> {
-    const out: Rule[] = [];
+  async #tenantRules(tenantId: string): Promise<TenantRules> {
+    const all: Rule[] = [];
     for (let offset = 0; ; offset += PAGE) {
-      const page = await this.repos.rules.list(tenantId, {
-        limit: PAGE,
-        offset,
-        filters: { enabled: true },
-      });
-      out.push(
-        ...page.items.filter(
-          (r) => RUNNABLE_TYPES.has(r.ruleType) && (r.status === 'active' || r.status === 'testing'),
-        ),
-      );
-      if (page.items.length < PAGE) return out;
+      const page = await this.repos.rules.list(tenantId, { limit: PAGE, offset });
+      all.push(...page.items);
+      if (page.items.length < PAGE) break;
     }
+    const live = (r: Rule) => r.enabled && (r.status === 'active' || r.status === 'testing');
+    return {
+      runnable: all.filter((r) => live(r) && RUNNABLE_TYPES.has(r.ruleType)),
+      sigma: all.filter((r) => r.ruleType === 'sigma'),
+      correlations: all.filter((r) => r.ruleType === 'correlation'),
+      filters: all.filter((r) => live(r) && r.ruleType === 'filter'),
+    };
   }
 
   /** A rule's next window: after its watermark `from`, at most maxEventsPerRun events, up to maxSeq. */
@@ -257,20 +453,47 @@ export class DetectionService {
   }
 
   async #runTenant(tenantId: string, result: DetectionPassResult, signal?: AbortSignal): Promise<void> {
-    const rules = await this.#enabledRules(tenantId);
+    const t = await this.#tenantRules(tenantId);
+    for (const f of t.filters)
+      if (this.#doc(f)?.type !== 'filter')
+        result.unsupported[f.id] = "the rule's sigma_yaml is not a Sigma filter";
+    const rules = t.runnable;
     if (rules.length === 0) return;
     result.rules += rules.length;
+    // Correlations first: which Sigma rules they use, and whether those still alert on their own.
+    const plans = new Map<string, CountingPlan>();
+    const used = new Set<string>();
+    const generated = new Set<string>();
+    for (const rule of rules) {
+      if (rule.ruleType !== 'correlation') continue;
+      const p = this.#correlationPlan(rule, t);
+      if (!p.plan) {
+        result.unsupported[rule.id] = p.error ?? 'not compiled';
+        continue;
+      }
+      plans.set(rule.id, p.plan);
+      for (const b of p.bases!) (p.plan.correlation.correlation.generate ? generated : used).add(b.id);
+    }
+    const silent = (rule: Rule) => used.has(rule.id) && !generated.has(rule.id);
+
     const store = await this.store();
     const maxSeq = await store.maxSeq(tenantId);
     const marks = new Map(
       (await this.repos.watermarks.list(tenantId)).items.map((w) => [w.consumer, Number(w.lastSeq)]),
     );
     // Rules at the same watermark share one evaluation of the window.
-    const groups = new Map<number, { rule: Rule; node: Node<FieldRef> }[]>();
+    const groups = new Map<number, { rule: Rule; node: Node<FieldRef>; alerts: boolean }[]>();
     for (const rule of rules) {
-      const c = this.compile(rule);
+      if (signal?.aborted) return;
+      const from = marks.get(watermarkOf(rule.id)) ?? 0;
+      const plan = plans.get(rule.id);
+      if (plan) {
+        if (from < maxSeq) await this.#runCounting(store, tenantId, rule, plan, maxSeq, result);
+        continue;
+      }
+      if (rule.ruleType === 'correlation') continue; // unsupported, noted above
+      const c = this.compile(rule, t.filters);
       if (c.query !== undefined) {
-        const from = marks.get(watermarkOf(rule.id)) ?? 0;
         if (from < maxSeq)
           await this.#runQuery(store, this.#window(tenantId, rule, from, maxSeq), c.query, result);
         continue;
@@ -279,24 +502,22 @@ export class DetectionService {
         result.unsupported[rule.id] = c.error ?? 'not compiled';
         continue;
       }
-      const from = marks.get(watermarkOf(rule.id)) ?? 0;
       if (from >= maxSeq) continue;
       if (c.iocFields) {
         await this.#runIoc(store, this.#window(tenantId, rule, from, maxSeq), c.node, c.iocFields, result);
         continue;
       }
       if (c.threshold) {
-        await this.#runThreshold(
-          store,
-          this.#window(tenantId, rule, from, maxSeq),
-          c.node,
-          c.threshold,
-          result,
-        );
+        const plan: CountingPlan = {
+          correlation: c.threshold.correlation,
+          inputs: [{ ref: 't', node: c.node, fields: c.threshold.fields }],
+          sig: `${rule.id}:${rule.version}`,
+        };
+        await this.#runCounting(store, tenantId, rule, plan, maxSeq, result);
         continue;
       }
       const g = groups.get(from) ?? [];
-      g.push({ rule, node: c.node });
+      g.push({ rule, node: c.node, alerts: !silent(rule) });
       groups.set(from, g);
     }
     for (const [from, group] of groups) {
@@ -325,7 +546,18 @@ export class DetectionService {
           await this.#fail(win(g.rule), new Error(error), result);
           continue;
         }
-        await this.#commit(win(g.rule), share, detected.scanned, detected.matches.get(g.rule.id), result);
+        const matches = detected.matches.get(g.rule.id);
+        await this.#commit(
+          win(g.rule),
+          {
+            durationMs: share,
+            scanned: detected.scanned,
+            hits: matches?.count ?? 0,
+            ...(matches ? { matches } : {}),
+            alerts: g.alerts,
+          },
+          result,
+        );
       }
     }
   }
@@ -376,9 +608,19 @@ export class DetectionService {
     const matches = hits.length
       ? { count: hits.length, events: hits.slice(0, this.settings.maxEventIdsPerAlert * 10) }
       : undefined;
-    await this.#commit(w, performance.now() - t0, scanned, matches, result, async () => {
-      for (const i of hitIndicators.values()) await this.repos.indicators.recordSighting(tenantId, i.id);
-    });
+    await this.#commit(
+      w,
+      {
+        durationMs: performance.now() - t0,
+        scanned,
+        hits: hits.length,
+        ...(matches ? { matches } : {}),
+        alsoInTransaction: async () => {
+          for (const i of hitIndicators.values()) await this.repos.indicators.recordSighting(tenantId, i.id);
+        },
+      },
+      result,
+    );
   }
 
   /**
@@ -423,55 +665,82 @@ export class DetectionService {
       };
     });
     const matches = events.length ? { count: events.length, events } : undefined;
-    await this.#commit(w, res.elapsedMs, to - from, matches, result);
+    await this.#commit(
+      w,
+      { durationMs: res.elapsedMs, scanned: to - from, hits: events.length, ...(matches ? { matches } : {}) },
+      result,
+    );
   }
 
   /**
-   * A threshold rule: the events of the window that pass its filter, counted per group (`groupBy`) within
-   * `windowSeconds`; every burst of at least `count` is one alert carrying the burst's events.
+   * A correlation or threshold rule over its next window: the window's matches of its base rules (a threshold
+   * rule: of its filter) with the fields the counting reads, added to the matches carried from earlier
+   * windows (the watermark row's state), evaluated by stepCorrelation; each new result is one alert, and the
+   * new state is stored by the watermark's compare-and-set, in the same transaction as the alerts.
    */
-  async #runThreshold(
+  async #runCounting(
     store: LogStore,
-    w: RuleWindow,
-    node: Node<FieldRef>,
-    t: { correlation: SigmaCorrelation; fields: { name: string; ref: FieldRef }[] },
+    tenantId: string,
+    rule: Rule,
+    plan: CountingPlan,
+    maxSeq: number,
     result: DetectionPassResult,
   ): Promise<void> {
-    const { tenantId, from, to } = w;
+    // The state and the seq it describes, read together.
+    const mark = await this.repos.watermarks.get(tenantId, watermarkOf(rule.id));
+    const from = Number(mark?.lastSeq ?? 0);
+    if (from >= maxSeq) return;
+    const w = this.#window(tenantId, rule, from, maxSeq);
     const t0 = performance.now();
-    let r;
+    let scanned;
+    let step;
     try {
-      r = await store.detect(tenantId, [{ key: 't', node, fields: t.fields }], {
-        afterSeq: from,
-        uptoSeq: to,
-        maxMatchesPerRule: THRESHOLD_MAX_EVENTS,
+      const r = await store.detect(
+        tenantId,
+        plan.inputs.map((b, i) => ({ key: String(i), node: b.node, fields: b.fields })),
+        { afterSeq: from, uptoSeq: w.to, maxMatchesPerRule: WINDOW_MAX_MATCHES },
+      );
+      scanned = r.scanned;
+      const fresh: Carried[] = [];
+      plan.inputs.forEach((b, i) => {
+        const name = rule.ruleType === 'threshold' ? 'the filter' : `rule '${b.ref}'`;
+        const error = r.errors.get(String(i));
+        if (error !== undefined) throw new Error(`${name}: ${error}`);
+        const m = r.matches.get(String(i));
+        if (!m) return;
+        if (m.count > m.events.length)
+          throw new Error(`${name} matched more than ${m.events.length} events in one window`);
+        for (const e of m.events)
+          fresh.push({ rule: b.ref, id: e.id, timestamp: e.timestamp, fields: e.fields ?? {}, event: e });
       });
-      const error = r.errors.get('t');
-      if (error !== undefined) throw new Error(error);
-      const m = r.matches.get('t');
-      if (m && m.count > m.events.length)
-        throw new Error(`more than ${THRESHOLD_MAX_EVENTS} events pass the filter in one window`);
+      step = stepCorrelation(plan.correlation, restoreState(mark?.state, plan.sig), fresh, {
+        now: this.now().getTime(),
+        maxPending: MAX_CARRIED_MATCHES,
+      });
     } catch (e) {
       await this.#fail(w, e, result);
       return;
     }
-    const events = r.matches.get('t')?.events ?? [];
-    const byId = new Map(events.map((e) => [e.id, e]));
-    const hits = evaluateCorrelation(
-      t.correlation,
-      events.map((e) => ({ rule: 't', id: e.id, timestamp: e.timestamp, fields: e.fields ?? {} })),
-    );
-    // Each burst is raised as its own alert: its events, with the group values as context.
-    const bursts = hits.map((h) => h.eventIds.map((id) => byId.get(id)!).filter(Boolean));
-    const matched = bursts.flat();
+    const bursts: Burst[] = step.hits.map((h) => {
+      const events = uniqueEvents(h.matches);
+      // The result's span remembers its alert, so matches that join it later grow that alert.
+      h.span.tag = burstKey(rule, events[0]!, h.hit.group);
+      return { events, group: h.hit.group, hit: h.hit };
+    });
+    const grow = step.absorbed
+      .filter((a) => a.span.tag !== undefined)
+      .map((a) => ({ key: a.span.tag!, events: uniqueEvents(a.matches) }));
     await this.#commit(
       w,
-      performance.now() - t0,
-      r.scanned,
-      matched.length ? { count: matched.length, events: matched } : undefined,
+      {
+        durationMs: performance.now() - t0,
+        scanned,
+        hits: bursts.length,
+        bursts,
+        grow,
+        state: storeState(step.state, plan.sig),
+      },
       result,
-      undefined,
-      bursts,
     );
   }
 
@@ -510,29 +779,22 @@ export class DetectionService {
     };
   }
 
-  /** The rule's window and its alerts, in one transaction. */
-  async #commit(
-    w: RuleWindow,
-    durationMs: number,
-    scanned: number,
-    matches: RuleMatches | undefined,
-    result: DetectionPassResult,
-    alsoInTransaction?: () => Promise<void>,
-    /** Threshold rules: the events already grouped into bursts (one alert each). */
-    bursts?: DetectionMatch[][],
-  ): Promise<void> {
+  /** The rule's window and its alerts (and its carried state), in one transaction. */
+  async #commit(w: RuleWindow, input: CommitInput, result: DetectionPassResult): Promise<void> {
     const { tenantId, rule, from, to, started } = w;
-    const hits = matches?.count ?? 0;
+    const { durationMs, scanned, hits } = input;
     try {
       const counts = await this.db.tenant(tenantId, async () => {
-        await alsoInTransaction?.();
-        const c = matches
-          ? await this.#raise(tenantId, rule, matches, bursts)
-          : { created: 0, grouped: 0, suppressed: 0 };
+        await input.alsoInTransaction?.();
+        const c =
+          input.alerts === false
+            ? { created: 0, grouped: 0, suppressed: 0 }
+            : await this.#raise(tenantId, rule, input);
         await this.repos.watermarks.advance(tenantId, watermarkOf(rule.id), {
           fromSeq: from,
           toSeq: to,
           delivered: to - from,
+          ...(input.state !== undefined ? { state: input.state } : {}),
         });
         await this.repos.runs.create(tenantId, {
           ruleId: rule.id,
@@ -622,50 +884,71 @@ export class DetectionService {
     if (giveUp) result.gaps += 1;
   }
 
-  /** Matches -> alerts: one per entity set, grouped with an open alert of the same key, unless suppressed. */
+  /**
+   * Matches -> alerts: one per entity set (threshold and correlation rules: one per result), grouped with an
+   * open alert of the same key, unless suppressed. Matches that join a result raised earlier (`grow`) are
+   * added to its alert while it is open.
+   */
   async #raise(
     tenantId: string,
     rule: Rule,
-    matches: RuleMatches,
-    bursts?: DetectionMatch[][],
+    input: Pick<CommitInput, 'matches' | 'bursts' | 'grow'>,
   ): Promise<{ created: number; grouped: number; suppressed: number }> {
     const now = this.now();
     const out = { created: 0, grouped: 0, suppressed: 0 };
-    const byEntity = new Map<string, DetectionMatch[]>();
-    if (bursts) bursts.forEach((b, i) => byEntity.set(String(i), b));
-    else
+    const since = new Date(now.getTime() - this.settings.suppressionWindowSeconds * 1000);
+    for (const g of input.grow ?? []) {
+      const existing = await this.repos.alerts.findGroup(tenantId, g.key, since);
+      if (!existing) continue;
+      await this.repos.alerts.addToGroup(tenantId, existing.id, {
+        count: g.events.length,
+        lastSeen: g.events.reduce((a, e) => (e.timestamp > a ? e.timestamp : a), g.events[0]!.timestamp),
+        eventIds: g.events.map((e) => e.id).slice(0, this.settings.maxEventIdsPerAlert),
+        maxEventIds: this.settings.maxEventIdsPerAlert,
+      });
+      out.grouped += 1;
+    }
+    const groups: { events: DetectionMatch[]; count: number; key: string; burst?: Burst }[] = [];
+    if (input.bursts) {
+      for (const b of input.bursts)
+        groups.push({
+          events: b.events,
+          count: b.events.length,
+          key: burstKey(rule, b.events[0]!, b.group),
+          burst: b,
+        });
+    } else if (input.matches) {
+      const { matches } = input;
+      const byEntity = new Map<string, DetectionMatch[]>();
       for (const m of matches.events) {
         const key = ENTITY_FIELDS.map((f) => m[f] ?? '').join('\u0001');
         const list = byEntity.get(key) ?? [];
         list.push(m);
         byEntity.set(key, list);
       }
-    // Matches past the listed ones are counted on the last group (they are in the same window).
-    const unlisted = matches.count - matches.events.length;
+      // Matches past the listed ones are counted on the last group (they are in the same window).
+      const unlisted = matches.count - matches.events.length;
+      const lists = [...byEntity.values()];
+      lists.forEach((events, i) =>
+        groups.push({
+          events,
+          count: events.length + (i === lists.length - 1 ? unlisted : 0),
+          key: matchKey(rule, events[0]!),
+        }),
+      );
+    }
+    if (groups.length === 0) return out;
     const suppressions = await this.repos.suppressions.active(tenantId, rule.id, now);
-    const since = new Date(now.getTime() - this.settings.suppressionWindowSeconds * 1000);
     const kev = await this.#kevHit(rule);
-    const groups = [...byEntity.values()];
-    for (const [i, events] of groups.entries()) {
+    for (const { events, count, key: dedupKey, burst } of groups) {
       const first = events[0]!;
-      const count = events.length + (i === groups.length - 1 ? unlisted : 0);
-      const entities = {
-        host: first.host ?? first.hostname,
-        sourceIp: validIp(first.srcIp),
-        destIp: validIp(first.dstIp),
-        userName: first.user ? first.user.slice(0, 255) : null,
-      };
+      const entities = entitiesOf(first);
       const s = suppressions.find((x) => suppresses(x, entities));
       if (s) {
         await this.repos.suppressions.addHits(tenantId, s.id, count);
         out.suppressed += count;
         continue;
       }
-      const dedupKey = createHash('sha256')
-        .update(
-          [rule.id, entities.host, entities.sourceIp, entities.destIp, entities.userName].join('\u0001'),
-        )
-        .digest('hex');
       const eventIds = events.map((e) => e.id).slice(0, this.settings.maxEventIdsPerAlert);
       const lastSeen = events.reduce((a, e) => (e.timestamp > a ? e.timestamp : a), first.timestamp);
       const existing = await this.repos.alerts.findGroup(tenantId, dedupKey, since);
@@ -686,6 +969,7 @@ export class DetectionService {
         rule.ruleType === 'ioc_match' ||
         (values.length > 0 && (await this.repos.indicators.lookup(tenantId, values)).length > 0);
       const asset = first.sourceId ? await this.#criticality(tenantId, first.sourceId) : null;
+      const seqs = events.map((e) => e.seq);
       await this.repos.alerts.create(tenantId, {
         ruleId: rule.id,
         logId: first.id,
@@ -698,10 +982,21 @@ export class DetectionService {
         metadata: {
           rule_number: rule.ruleNumber,
           sigma_id: rule.sigmaId,
-          seq_range: [first.seq, events[events.length - 1]!.seq],
+          seq_range: [Math.min(...seqs), Math.max(...seqs)],
           indicator_hit: indicatorHit,
           kev_hit: kev,
           asset_criticality: asset,
+          ...(burst
+            ? {
+                correlation: {
+                  group: burst.group,
+                  first: burst.hit.first.toISOString(),
+                  last: burst.hit.last.toISOString(),
+                  events: burst.hit.count,
+                  ...(burst.hit.distinct !== undefined ? { distinct: burst.hit.distinct } : {}),
+                },
+              }
+            : {}),
         },
         priorityScore: priorityScore({
           severity: rule.severity,
@@ -714,7 +1009,7 @@ export class DetectionService {
         techniques: rule.techniques,
         dedupKey,
         count,
-        firstSeen: first.timestamp,
+        firstSeen: events.reduce((a, e) => (e.timestamp < a ? e.timestamp : a), first.timestamp),
         lastSeen,
       });
       out.created += 1;
@@ -738,23 +1033,64 @@ export class DetectionService {
 
   /**
    * Run one rule over stored history without creating alerts (or anything else but a `backtest` run row):
-   * its hits and its cost.
+   * its hits and its cost. A Sigma rule runs with the filters that name it. For threshold and correlation
+   * rules a hit is one result (a burst), over the whole history at once, and the events are the results'.
    */
   async backtest(tenantId: string, ruleId: string): Promise<BacktestResult> {
     const rule = await this.repos.rules.get(tenantId, ruleId);
     if (!rule) throw new NotFoundError('rule', ruleId);
-    const c = this.compile(rule);
-    if (!c.node) throw new ValidationError(`rule ${rule.ruleNumber} cannot run: ${c.error}`);
+    const t = await this.#tenantRules(tenantId);
+    let plan: CountingPlan | undefined;
+    let node: Node<FieldRef> | undefined;
+    if (rule.ruleType === 'correlation') {
+      const p = this.#correlationPlan(rule, t);
+      if (!p.plan) throw new ValidationError(`rule ${rule.ruleNumber} cannot run: ${p.error}`);
+      plan = p.plan;
+    } else {
+      const c = this.compile(rule, t.filters);
+      if (!c.node) throw new ValidationError(`rule ${rule.ruleNumber} cannot run: ${c.error}`);
+      node = c.node;
+      if (c.threshold)
+        plan = {
+          correlation: c.threshold.correlation,
+          inputs: [{ ref: 't', node: c.node, fields: c.threshold.fields }],
+          sig: '',
+        };
+    }
     const store = await this.store();
     const upto = await store.maxSeq(tenantId);
     const started = this.now();
-    const r = await store.detect(tenantId, [{ key: rule.id, node: c.node }], {
+    const inputs = plan
+      ? plan.inputs.map((b, i) => ({ key: String(i), node: b.node, fields: b.fields }))
+      : [{ key: rule.id, node: node! }];
+    const r = await store.detect(tenantId, inputs, {
       afterSeq: 0,
       uptoSeq: upto,
-      maxMatchesPerRule: this.settings.maxEventIdsPerAlert,
+      maxMatchesPerRule: plan ? WINDOW_MAX_MATCHES : this.settings.maxEventIdsPerAlert,
     });
-    const error = r.errors.get(rule.id);
-    const m = r.matches.get(rule.id);
+    let error = inputs.map((i) => r.errors.get(i.key)).find((e) => e !== undefined);
+    let hits = 0;
+    let events: DetectionMatch[] = [];
+    if (!plan) {
+      const m = r.matches.get(rule.id);
+      hits = m?.count ?? 0;
+      events = m?.events ?? [];
+    } else if (error === undefined) {
+      const base: Carried[] = [];
+      plan.inputs.forEach((b, i) => {
+        const m = r.matches.get(String(i));
+        if (m && m.count > m.events.length)
+          error ??= `'${b.ref}' matched ${m.count} events, more than the ${m.events.length} a backtest reads`;
+        for (const e of m?.events ?? [])
+          base.push({ rule: b.ref, id: e.id, timestamp: e.timestamp, fields: e.fields ?? {}, event: e });
+      });
+      const byId = new Map(base.map((m) => [m.id, m.event]));
+      const results = evaluateCorrelation(plan.correlation, base);
+      hits = results.length;
+      events = results
+        .flatMap((h) => h.eventIds.map((id) => byId.get(id)!))
+        .slice(0, this.settings.maxEventIdsPerAlert);
+    }
     await this.repos.runs.create(tenantId, {
       ruleId: rule.id,
       mode: 'backtest',
@@ -762,20 +1098,14 @@ export class DetectionService {
       fromSeq: 0,
       toSeq: upto,
       eventsScanned: r.scanned,
-      hits: m?.count ?? 0,
+      hits: error ? 0 : hits,
       durationMs: r.elapsedMs,
       error: error ?? null,
       startedAt: started,
       finishedAt: this.now(),
     });
     if (error) throw new ValidationError(`rule ${rule.ruleNumber} failed: ${error}`);
-    return {
-      ruleId: rule.id,
-      scanned: r.scanned,
-      hits: m?.count ?? 0,
-      elapsedMs: r.elapsedMs,
-      events: m?.events ?? [],
-    };
+    return { ruleId: rule.id, scanned: r.scanned, hits, elapsedMs: r.elapsedMs, events };
   }
 
   runs(
@@ -789,6 +1119,69 @@ export class DetectionService {
 /** Only a real IP address goes in an alert's IP column (the normalised field may hold a name). */
 function validIp(v: string | null): string | null {
   return v && isIP(v) !== 0 ? v : null;
+}
+
+/** The alert columns an event's entities fill. */
+function entitiesOf(e: DetectionMatch) {
+  return {
+    host: e.host ?? e.hostname,
+    sourceIp: validIp(e.srcIp),
+    destIp: validIp(e.dstIp),
+    userName: e.user ? e.user.slice(0, 255) : null,
+  };
+}
+
+/** The dedup key of a rule's matches on one entity set. */
+function matchKey(rule: Rule, first: DetectionMatch): string {
+  const e = entitiesOf(first);
+  return createHash('sha256')
+    .update([rule.id, e.host, e.sourceIp, e.destIp, e.userName].join('\u0001'))
+    .digest('hex');
+}
+
+/** The dedup key of a threshold or correlation result: its first event's entities and its group. */
+function burstKey(rule: Rule, first: DetectionMatch, group: Record<string, string | null>): string {
+  const e = entitiesOf(first);
+  return createHash('sha256')
+    .update([rule.id, e.host, e.sourceIp, e.destIp, e.userName, JSON.stringify(group)].join('\u0001'))
+    .digest('hex');
+}
+
+/** The events of a result's matches, each once (an event may match several base rules), in time order. */
+function uniqueEvents(matches: readonly Carried[]): DetectionMatch[] {
+  const seen = new Map<string, DetectionMatch>();
+  for (const m of matches) if (!seen.has(m.id)) seen.set(m.id, m.event);
+  return [...seen.values()].sort((a, b) => a.timestamp.getTime() - b.timestamp.getTime() || a.seq - b.seq);
+}
+
+/** The carried state as stored with the watermark; an absent, unknown or stale (other `sig`) one is empty. */
+function restoreState(stored: unknown, sig: string): CorrelationState<Carried> {
+  const s = stored as StoredState | null | undefined;
+  if (!s || s.v !== 1 || s.sig !== sig || !Array.isArray(s.pending) || !Array.isArray(s.closed))
+    return emptyState();
+  return {
+    horizon: s.horizon,
+    groups: s.groups ?? {},
+    pending: s.pending.map(({ rule, event }) => {
+      const timestamp = new Date(event.timestamp);
+      return { rule, id: event.id, timestamp, fields: event.fields ?? {}, event: { ...event, timestamp } };
+    }),
+    closed: s.closed,
+  };
+}
+
+function storeState(state: CorrelationState<Carried>, sig: string): StoredState {
+  return {
+    v: 1,
+    sig,
+    horizon: state.horizon,
+    groups: state.groups,
+    pending: state.pending.map((m) => ({
+      rule: m.rule,
+      event: { ...m.event, timestamp: m.event.timestamp.getTime() },
+    })),
+    closed: state.closed,
+  };
 }
 
 const SUPPRESSION_FIELD: Record<string, 'host' | 'sourceIp' | 'destIp' | 'userName'> = {

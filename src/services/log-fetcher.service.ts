@@ -35,6 +35,7 @@ import type { LogStore } from '../logstore/log-store.ts';
 import {
   CONSUMER_NAME,
   type LogWatermark,
+  type LogWatermarkSummary,
   type LogWatermarkRepository,
 } from '../repositories/log-watermark.repository.ts';
 import type { TenantRepository } from '../repositories/tenant.repository.ts';
@@ -204,7 +205,7 @@ export class LogFetcherService {
       this.watermarks.list(tenantId),
       this.logStore.maxSeq(tenantId),
     ]);
-    const byName = new Map<string, LogWatermark>(items.map((w) => [w.consumer, w]));
+    const byName = new Map<string, LogWatermarkSummary>(items.map((w) => [w.consumer, w]));
     const names = [
       ...this.#consumers.keys(),
       ...items.map((w) => w.consumer).filter((n) => !this.#consumers.has(n)),

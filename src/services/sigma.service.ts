@@ -19,6 +19,7 @@ import {
   DIALECTS,
   loadPipeline,
   designates,
+  parseSigma,
   prepareRules,
   ruleQuery,
   UnsupportedError,
@@ -27,9 +28,14 @@ import {
   type PreparedRule,
   type RuleSet,
   type RuleSource,
+  type FieldRef,
+  type Node,
   type SigmaCorrelation,
+  type SigmaFilter,
   type Unsupported,
 } from '../sigma/index.ts';
+import type { ParseResult } from '../sigma/parser.ts';
+import { applyPipeline } from '../sigma/pipeline.ts';
 import { compilePredicate } from '../sigma/backends/index.ts';
 import { correlationFields, evaluateCorrelation, type BaseMatch } from '../sigma/correlation.ts';
 import type { DetectionRuleInput } from '../logstore/detect.ts';
@@ -128,6 +134,19 @@ export class SigmaService {
   /** Read and prepare rules from files and directories. */
   load(paths: readonly string[]): RuleSet {
     return this.prepare(ruleFiles(paths).map((file) => ({ file, text: readFileSync(file, 'utf8') })));
+  }
+
+  /** Parse one text (a stored rule, filter or correlation) with the configured placeholders; nothing mapped. */
+  parse(source: RuleSource): ParseResult {
+    return parseSigma(source.text, {
+      file: source.file,
+      ...(this.opts.placeholders ? { placeholders: this.opts.placeholders } : {}),
+    });
+  }
+
+  /** The filter's condition over stored events, or why the pipeline cannot map it. */
+  mapFilter(f: SigmaFilter): { ok: true; node: Node<FieldRef> } | { ok: false; reason: string } {
+    return applyPipeline({ logsource: f.logsource, detection: f.detection }, this.pipeline);
   }
 
   /** Prepare rules from their text (rules stored in the database). */

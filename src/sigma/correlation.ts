@@ -73,6 +73,42 @@ export function correlationFields(c: SigmaCorrelation, ruleRef: string): string[
   return [...new Set(names.map((n) => fieldFor(c, n, ruleRef)))];
 }
 
+/**
+ * The group a match belongs to, as a key (the JSON text of its group-by values in `groupBy` order), or
+ * undefined when it belongs to none: a group-by value, or the value_count field, is absent. Two matches
+ * are in the same group exactly when evaluateCorrelation groups them together.
+ */
+export function groupOf(c: SigmaCorrelation, m: BaseMatch): string | undefined {
+  const values: string[] = [];
+  for (const g of c.correlation.groupBy) {
+    const v = m.fields[fieldFor(c, g, m.rule)] ?? null;
+    if (v === null) return undefined;
+    values.push(v);
+  }
+  const { type, condition } = c.correlation;
+  if (type === 'value_count' && condition?.field !== undefined) {
+    if ((m.fields[fieldFor(c, condition.field, m.rule)] ?? null) === null) return undefined;
+  }
+  return JSON.stringify(values);
+}
+
+/** The group key (as groupOf gives it) of a hit. */
+export function hitGroup(c: SigmaCorrelation, hit: CorrelationHit): string {
+  return JSON.stringify(c.correlation.groupBy.map((g) => hit.group[g]));
+}
+
+/**
+ * True when more matches in a window can only keep its condition true (event_count and value_count with gt
+ * or gte, temporal, temporal_ordered): evaluateCorrelation slides its windows over such correlations, and
+ * uses consecutive windows for the others.
+ */
+export function isMonotone(c: SigmaCorrelation): boolean {
+  const { type, condition } = c.correlation;
+  return (
+    type === 'temporal' || type === 'temporal_ordered' || condition!.op === 'gt' || condition!.op === 'gte'
+  );
+}
+
 export function compareCount(n: number, cond: CorrelationCondition): boolean {
   switch (cond.op) {
     case 'gt':
@@ -177,8 +213,7 @@ export function evaluateCorrelation(c: SigmaCorrelation, matches: readonly BaseM
         return rules.every((r) => w.refs.has(r)) && inOrder(rules, entries, from, to);
     }
   };
-  const monotone =
-    type === 'temporal' || type === 'temporal_ordered' || condition!.op === 'gt' || condition!.op === 'gte';
+  const monotone = isMonotone(c);
 
   const hits: { key: string; hit: CorrelationHit }[] = [];
   for (const [key, { group, entries }] of groups) {

@@ -31,6 +31,25 @@ describe.each(engines())('LogWatermarkRepository on %s', (engine) => {
     expect(await repo.get(a.id, 'detection')).toEqual(w2);
   });
 
+  it('carries a state with the seq: written by advance only, kept when not given, cleared by reset', async () => {
+    await repo.advance(a.id, 'stateful', { fromSeq: 0, toSeq: 4, delivered: 4, state: { pending: [1, 2] } });
+    expect((await repo.get(a.id, 'stateful'))!.state).toEqual({ pending: [1, 2] });
+    await repo.advance(a.id, 'stateful', { fromSeq: 4, toSeq: 6, delivered: 2 });
+    expect((await repo.get(a.id, 'stateful'))!.state).toEqual({ pending: [1, 2] });
+    // A lost compare-and-set writes no state either.
+    await expect(
+      repo.advance(a.id, 'stateful', { fromSeq: 4, toSeq: 9, delivered: 5, state: { pending: [] } }),
+    ).rejects.toBeInstanceOf(ConflictError);
+    await repo.advance(a.id, 'stateful', { fromSeq: 6, toSeq: 9, delivered: 3, state: { pending: [3] } });
+    expect((await repo.get(a.id, 'stateful'))!.state).toEqual({ pending: [3] });
+    // Listings leave the state out; a reset forgets it (it described the events up to the old seq).
+    const listed = (await repo.list(a.id)).items.find((w) => w.consumer === 'stateful')!;
+    expect(listed).toMatchObject({ lastSeq: 9 });
+    expect('state' in listed).toBe(false);
+    await repo.reset(a.id, 'stateful', 0);
+    expect((await repo.get(a.id, 'stateful'))!.state).toBeNull();
+  });
+
   it('refuses a stale compare-and-set with a Conflict, and leaves the row as it was', async () => {
     await repo.advance(a.id, 'cas', { fromSeq: 0, toSeq: 5, delivered: 5 });
     // a racer that read 0 (the row exists now), and one that read a seq that never was

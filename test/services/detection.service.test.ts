@@ -30,6 +30,97 @@ detection:
   condition: selection and not filter
 `;
 
+/** Two Windows Security rules (by name) and an event_count correlation over both (generate: false). */
+const LOGONS = `title: Failed logon
+id: 0b7f1c0e-0001-4000-8000-000000000001
+name: failed_logon
+status: stable
+level: low
+logsource: { product: windows, service: security }
+detection:
+  selection: { EventID: 4625 }
+  condition: selection
+---
+title: Logon with explicit credentials
+id: 0b7f1c0e-0001-4000-8000-000000000002
+name: explicit_logon
+status: stable
+level: low
+logsource: { product: windows, service: security }
+detection:
+  selection: { EventID: 4648 }
+  condition: selection
+---
+title: Logon burst per account
+id: 0b7f1c0e-0001-4000-8000-000000000003
+status: stable
+level: high
+tags: [attack.credential-access, attack.t1110]
+correlation:
+  type: event_count
+  rules: [failed_logon, explicit_logon]
+  group-by: [TargetUserName]
+  timespan: 5m
+  condition: { gte: 4 }
+`;
+
+/** A success rule, and a temporal_ordered correlation reusing the stored failed_logon (generate: true). */
+const ORDERED = `title: Successful logon
+id: 0b7f1c0e-0002-4000-8000-000000000001
+name: successful_logon
+status: stable
+level: low
+logsource: { product: windows, service: security }
+detection:
+  selection: { EventID: 4624 }
+  condition: selection
+---
+title: Failed then successful logon
+id: 0b7f1c0e-0002-4000-8000-000000000002
+status: stable
+level: critical
+correlation:
+  type: temporal_ordered
+  rules: [failed_logon, successful_logon]
+  group-by: [TargetUserName]
+  timespan: 10m
+  generate: true
+`;
+
+/** A Sigma filter on the whoami rule: command lines of the build agent are not detections. */
+const FILTER = `title: Build agent whoami
+id: 0b7f1c0e-0003-4000-8000-000000000001
+description: the build agent runs whoami /build on every job
+logsource: { product: windows, category: process_creation }
+filter:
+  rules: [11111111-2222-4333-8444-555555555555]
+  selection:
+    CommandLine|contains: '/build'
+  condition: not selection
+`;
+
+const T1 = Date.UTC(2026, 10, 3);
+/** A Windows Security event `sec` seconds after T1. */
+function logon(tenantId: string, eventId: number, user: string, sec: number): LogEventInput {
+  return {
+    tenantId,
+    id: uuidv7(),
+    timestamp: new Date(T1 + sec * 1000),
+    raw: JSON.stringify({ EventID: eventId, TargetUserName: user }),
+    appname: null,
+    file: null,
+    host: 'DC1',
+    hostname: 'DC1',
+    message: null,
+    procid: null,
+    sourceType: 'windows_event',
+    normalized: { channel: 'Security', event_id: eventId, event_data: { TargetUserName: user } },
+    metadata: {},
+    sourceId: null,
+    original: null,
+  };
+}
+
 let n = 0;
 function proc(tenantId: string, image: string, cmd: string, host = 'WS1', user = 'alice'): LogEventInput {
   n += 1;
@@ -187,6 +278,29 @@ describe.each(engines())('DetectionService on %s', (engine) => {
     expect((await alertsOf()).length).toBe(before);
   });
 
+  it('a Sigma filter stored by import suppresses the matches it excludes, in runs and backtests', async () => {
+    const before = await c.services.detection.backtest(tenant, ruleId);
+    writeFileSync(join(dir, 'filter.yml'), FILTER);
+    const s = await c.services.ruleImport.importSigma(tenant, [join(dir, 'filter.yml')], { name: 'test' });
+    expect(s).toMatchObject({ loaded: 1, unsupported: [] });
+    const stored = (await c.repos.rules.list(tenant, { filters: { ruleType: 'filter' } })).items;
+    expect(stored.map((r) => r.sigmaId)).toEqual(['0b7f1c0e-0003-4000-8000-000000000001']);
+    await append([
+      proc(tenant, 'C:\\Windows\\System32\\whoami.exe', 'whoami /build', 'B1'),
+      proc(tenant, 'C:\\Windows\\System32\\whoami.exe', 'whoami /user', 'B2'),
+    ]);
+    const r = await c.services.detection.runOnce({ tenantId: tenant });
+    expect(r.failed).toBe(0);
+    const hosts = (await alertsOf()).map((a) => a.host);
+    expect(hosts).toContain('B2');
+    expect(hosts).not.toContain('B1');
+    // The backtest applies it too: of the two new matches only one counts.
+    expect((await c.services.detection.backtest(tenant, ruleId)).hits).toBe(before.hits + 1);
+    // A disabled filter no longer applies.
+    await c.repos.rules.update(tenant, stored[0]!.id, { enabled: false }, 'test');
+    expect((await c.services.detection.backtest(tenant, ruleId)).hits).toBe(before.hits + 2);
+  });
+
   it('an ioc_match rule raises alerts for events whose fields are live indicators (exact and CIDR)', async () => {
     const ip = await c.repos.indicators.create(tenant, { type: 'ip', value: '203.0.113.7', source: 'test' });
     await c.repos.indicators.create(tenant, { type: 'cidr', value: '198.51.100.0/24', source: 'test' });
@@ -279,6 +393,199 @@ describe.each(engines())('DetectionService on %s', (engine) => {
     const after = (await c.repos.alerts.list(tenant, { filters: { ruleId: rule.id }, limit: 10 })).items;
     expect(after.map((a) => a.host).sort()).toEqual(['Q1', 'Q3']);
     expect(after.find((a) => a.host === 'Q1')!.count).toBe(1);
+  });
+
+  describe('correlation rules', () => {
+    let ct: string;
+    let corrId: string;
+    const corrAlerts = async (id = corrId) =>
+      (await c.repos.alerts.list(ct, { filters: { ruleId: id }, limit: 100 })).items;
+    const add = async (events: LogEventInput[]) =>
+      (await c.logStore()).append({ tenantId: ct, events, quarantine: [] });
+    const ruleBySigmaId = async (id: string) => (await c.repos.rules.getBySigmaId(ct, id))!;
+
+    beforeAll(async () => {
+      ct = (await makeTenant(t.db, 'Correlate')).id;
+      writeFileSync(join(dir, 'logons.yml'), LOGONS);
+    });
+
+    it('rules import loads the correlation with its base rules; a rerun changes nothing', async () => {
+      const s = await c.services.ruleImport.importSigma(ct, [join(dir, 'logons.yml')], { name: 'test' });
+      expect(s).toMatchObject({ loaded: 3, updated: 0, unsupported: [] });
+      const corr = await ruleBySigmaId('0b7f1c0e-0001-4000-8000-000000000003');
+      expect(corr).toMatchObject({ ruleType: 'correlation', severity: 'high', techniques: ['T1110'] });
+      expect(corr.correlation).toMatchObject({
+        type: 'event_count',
+        rules: ['failed_logon', 'explicit_logon'],
+      });
+      corrId = corr.id;
+      const again = await c.services.ruleImport.importSigma(ct, [join(dir, 'logons.yml')], { name: 'test' });
+      expect(again).toMatchObject({ loaded: 0, updated: 0, unchanged: 3, unsupported: [] });
+      expect((await c.repos.rules.list(ct, {})).total).toBe(3);
+    });
+
+    it('a correlation over an unknown rule is listed as unsupported, not loaded', async () => {
+      const orphan = LOGONS.split('---\n')[2]!
+        .replace('0b7f1c0e-0001-4000-8000-000000000003', '0b7f1c0e-0001-4000-8000-0000000000ff')
+        .replace('explicit_logon]', 'no_such_rule]');
+      writeFileSync(join(dir, 'orphan.yml'), orphan);
+      const s = await c.services.ruleImport.importSigma(ct, [join(dir, 'orphan.yml')], { name: 'test' });
+      expect(s.loaded).toBe(0);
+      expect(s.unsupported.map((u) => u.reason)).toEqual([expect.stringMatching(/'no_such_rule'/)]);
+    });
+
+    it('an event_count burst straddling two runs raises one alert, once; below the threshold none', async () => {
+      // Run 1: bob 3 of 4 (two rules), alice 3 spread over 13 minutes: nothing yet.
+      await add([
+        logon(ct, 4625, 'bob', 0),
+        logon(ct, 4625, 'bob', 30),
+        logon(ct, 4648, 'bob', 60),
+        logon(ct, 4625, 'alice', 0),
+        logon(ct, 4625, 'alice', 400),
+        logon(ct, 4625, 'alice', 800),
+      ]);
+      const r1 = await c.services.detection.runOnce({ tenantId: ct });
+      expect(r1).toMatchObject({ failed: 0, alertsCreated: 0, unsupported: {} });
+      // generate: false: the base rules ran (their hits are recorded) but raise nothing of their own.
+      const failed = await ruleBySigmaId('0b7f1c0e-0001-4000-8000-000000000001');
+      expect((await c.services.detection.runs(ct, { ruleId: failed.id }))[0]).toMatchObject({
+        hits: 5,
+        alertsCreated: 0,
+      });
+      expect((await c.repos.alerts.list(ct, {})).total).toBe(0);
+
+      // Run 2: bob's 4th within 5 minutes of the first. The first attempt fails: nothing is lost.
+      const fourth = logon(ct, 4625, 'bob', 90);
+      await add([fourth, logon(ct, 4625, 'alice', 810)]);
+      const store = await c.logStore();
+      const real = store.detect.bind(store);
+      store.detect = () => Promise.reject(new Error('store unavailable'));
+      try {
+        const failedRun = await c.services.detection.runOnce({ tenantId: ct });
+        expect(failedRun.alertsCreated).toBe(0);
+        expect(failedRun.failed).toBeGreaterThan(0);
+      } finally {
+        store.detect = real;
+      }
+      const r2 = await c.services.detection.runOnce({ tenantId: ct });
+      expect(r2).toMatchObject({ failed: 0, alertsCreated: 1 });
+      const [alert, ...more] = await corrAlerts();
+      expect(more).toEqual([]);
+      expect(alert).toMatchObject({
+        count: 4,
+        severity: 'high',
+        detectionMethod: 'correlation',
+        host: 'DC1',
+        firstSeen: new Date(T1),
+        lastSeen: new Date(T1 + 90_000),
+      });
+      expect(alert!.eventIds).toHaveLength(4);
+      expect(alert!.eventIds).toContain(fourth.id);
+      expect(alert!.metadata).toMatchObject({ correlation: { group: { TargetUserName: 'bob' }, events: 4 } });
+
+      // Run 3: nothing new, nothing raised.
+      const r3 = await c.services.detection.runOnce({ tenantId: ct });
+      expect(r3).toMatchObject({ runs: 0, alertsCreated: 0 });
+      // Run 4: one more of bob's inside the same five minutes joins the alert; alice stays below 4.
+      await add([logon(ct, 4648, 'bob', 120), logon(ct, 4625, 'alice', 1500)]);
+      const r4 = await c.services.detection.runOnce({ tenantId: ct });
+      expect(r4).toMatchObject({ failed: 0, alertsCreated: 0, alertsGrouped: 1 });
+      const after = await corrAlerts();
+      expect(after).toHaveLength(1);
+      expect(after[0]!.count).toBe(5);
+      expect((await c.repos.alerts.list(ct, {})).total).toBe(1);
+
+      // A backtest counts the same one burst over the whole history, and raises nothing.
+      const bt = await c.services.detection.backtest(ct, corrId);
+      expect(bt.hits).toBe(1);
+      expect(bt.events.map((e) => e.id)).toEqual(after[0]!.eventIds);
+      expect((await c.repos.alerts.list(ct, {})).total).toBe(1);
+    });
+
+    it('a temporal_ordered correlation fires only for the right order; generate: true lets its rules alert', async () => {
+      writeFileSync(join(dir, 'ordered.yml'), ORDERED);
+      // failed_logon is referenced by name from the rules already stored.
+      const s = await c.services.ruleImport.importSigma(ct, [join(dir, 'ordered.yml')], { name: 'test' });
+      expect(s).toMatchObject({ loaded: 2, unsupported: [] });
+      const ordered = await ruleBySigmaId('0b7f1c0e-0002-4000-8000-000000000002');
+      // carol: success first, then a failure (wrong order). dave: the failure now, the success next run.
+      await add([
+        logon(ct, 4624, 'carol', 2000),
+        logon(ct, 4625, 'carol', 2010),
+        logon(ct, 4625, 'dave', 2000),
+      ]);
+      const r1 = await c.services.detection.runOnce({ tenantId: ct });
+      expect(r1.failed).toBe(0);
+      expect(await corrAlerts(ordered.id)).toEqual([]);
+      await add([logon(ct, 4624, 'dave', 2300), logon(ct, 4624, 'erin', 2300)]);
+      const r2 = await c.services.detection.runOnce({ tenantId: ct });
+      expect(r2.failed).toBe(0);
+      const alerts = await corrAlerts(ordered.id);
+      expect(alerts).toHaveLength(1);
+      expect(alerts[0]).toMatchObject({ count: 2, severity: 'critical' });
+      expect(alerts[0]!.metadata).toMatchObject({ correlation: { group: { TargetUserName: 'dave' } } });
+      // generate: true: the base rules now raise their own alerts for the events they had not evaluated.
+      const success = await ruleBySigmaId('0b7f1c0e-0002-4000-8000-000000000001');
+      const own = (await c.repos.alerts.list(ct, { filters: { ruleId: success.id }, limit: 10 })).items;
+      expect(own.length).toBeGreaterThan(0);
+      expect((await c.services.detection.runOnce({ tenantId: ct })).alertsCreated).toBe(0);
+    });
+
+    it('an edited correlation is updated in place, never duplicated', async () => {
+      writeFileSync(join(dir, 'logons.yml'), LOGONS.replace('gte: 4', 'gte: 6'));
+      const s = await c.services.ruleImport.importSigma(ct, [join(dir, 'logons.yml')], { name: 'test' });
+      expect(s).toMatchObject({ loaded: 0, updated: 1, unchanged: 2, unsupported: [] });
+      const corr = await ruleBySigmaId('0b7f1c0e-0001-4000-8000-000000000003');
+      expect(corr.id).toBe(corrId);
+      expect(corr.version).toBe(2);
+      expect(corr.correlation).toMatchObject({ condition: { op: 'gte', value: 6 } });
+      expect((await c.repos.rules.list(ct, { filters: { ruleType: 'correlation' } })).total).toBe(2);
+    });
+  });
+
+  it('a threshold burst straddling two runs raises one alert, once, and later events join it', async () => {
+    const st = (await makeTenant(t.db, 'Straddle')).id;
+    const rule = await c.repos.rules.create(
+      st,
+      {
+        name: 'Password spraying',
+        ruleType: 'threshold',
+        severity: 'medium',
+        conditions: { 'normalized.reason': 'failed_password' },
+        threshold: { count: 3, windowSeconds: 60, groupBy: ['normalized.src_ip'] },
+      },
+      'test',
+    );
+    const t0 = Date.UTC(2026, 10, 4);
+    const fail = (ip: string, sec: number): LogEventInput => {
+      const e = proc(st, 'sshd', 'x', 'SSH2');
+      return {
+        ...e,
+        timestamp: new Date(t0 + sec * 1000),
+        normalized: { src_ip: ip, reason: 'failed_password' },
+      };
+    };
+    const add = async (events: LogEventInput[]) =>
+      (await c.logStore()).append({ tenantId: st, events, quarantine: [] });
+    const alerts = async () =>
+      (await c.repos.alerts.list(st, { filters: { ruleId: rule.id }, limit: 10 })).items;
+
+    const first = [fail('203.0.113.9', 0), fail('203.0.113.9', 10), fail('203.0.113.8', 0)];
+    await add(first);
+    expect((await c.services.detection.runOnce({ tenantId: st })).alertsCreated).toBe(0);
+    await add([fail('203.0.113.9', 20), fail('203.0.113.8', 200)]);
+    const r2 = await c.services.detection.runOnce({ tenantId: st });
+    expect(r2).toMatchObject({ failed: 0, alertsCreated: 1 });
+    const [a] = await alerts();
+    expect(a).toMatchObject({ sourceIp: '203.0.113.9', count: 3 });
+    expect(a!.eventIds).toEqual(expect.arrayContaining([first[0]!.id, first[1]!.id]));
+    expect((await c.services.detection.runOnce({ tenantId: st })).alertsCreated).toBe(0);
+    await add([fail('203.0.113.9', 30)]);
+    const r4 = await c.services.detection.runOnce({ tenantId: st });
+    expect(r4).toMatchObject({ alertsCreated: 0, alertsGrouped: 1 });
+    expect((await alerts()).map((x) => x.count)).toEqual([4]);
+    // The backtest sees the same single burst.
+    expect((await c.services.detection.backtest(st, rule.id)).hits).toBe(1);
   });
 
   it('another tenant sees none of it', async () => {

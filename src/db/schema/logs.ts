@@ -2,7 +2,7 @@
  * Relational bookkeeping of the log store (issue 4). The events themselves live in the log store (DuckDB, or
  * the partitioned `log_events` table of migration 0009 when the PostgreSQL log store is chosen).
  */
-import { bigint, pgTable, primaryKey, text, varchar } from 'drizzle-orm/pg-core';
+import { bigint, jsonb, pgTable, primaryKey, text, varchar } from 'drizzle-orm/pg-core';
 import { tenantIdColumn, tstz, updatedAt } from './columns.ts';
 import { tenants } from './identity.ts';
 
@@ -24,6 +24,11 @@ export const logConsumerWatermarks = pgTable(
     lastRunAt: tstz('last_run_at'),
     /** The last delivery failure, cleared by the next success. */
     lastError: text('last_error'),
+    /**
+     * What the consumer carries from one window to the next (detection: a correlation's or threshold rule's
+     * pending matches and already-alerted spans), written by the same compare-and-set as `last_seq`.
+     */
+    state: jsonb('state').$type<unknown>(),
     updatedAt: updatedAt(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.consumer] })],
