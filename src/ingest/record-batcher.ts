@@ -13,7 +13,13 @@ import type { EventIdChain } from './event-id.ts';
 import type { FramedRecord } from './framing.ts';
 import type { StreamParser } from './types.ts';
 
-export interface RecordBatcherOptions {
+export interface RecordBatcherOptions extends RecordBatcherSettings {
+  ids: EventIdChain;
+  parser: StreamParser;
+}
+
+/** The plain-data part of the options (what a worker thread is sent). */
+export interface RecordBatcherSettings {
   tenantId: string;
   sourceId: string | null;
   /** Input name (LogEventInput.file, QuarantineInput.input). */
@@ -24,8 +30,6 @@ export interface RecordBatcherOptions {
   quarantineMaxBytes: number;
   /** Events plus quarantined records per batch. */
   batchSize: number;
-  ids: EventIdChain;
-  parser: StreamParser;
   /** Where the stream was consumed up to before (a resumed checkpoint), else 0. */
   offset?: number | undefined;
   records?: number | undefined;

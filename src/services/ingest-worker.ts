@@ -12,11 +12,10 @@
 import { createReadStream } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { QuarantineInput } from '../domain/log-event.ts';
-import type { DeclaredLogsource } from '../domain/schemas/log.schema.ts';
 import { EventIdChain } from '../ingest/event-id.ts';
 import { frameBatches, type FramingMode } from '../ingest/framing.ts';
 import { createStreamParser } from '../ingest/index.ts';
-import { RecordBatcher, type BatchCounts } from '../ingest/record-batcher.ts';
+import { RecordBatcher, type BatchCounts, type RecordBatcherSettings } from '../ingest/record-batcher.ts';
 import type { LogFormat } from '../ingest/types.ts';
 import { encodeEvents, type EncodedEvents, type EventEncoding } from '../logstore/encoding.ts';
 
@@ -51,17 +50,7 @@ export interface FileParseJob {
   /** Id chain state to continue from. */
   chain: string;
   encoding: EventEncoding;
-  batcher: {
-    tenantId: string;
-    sourceId: string | null;
-    input: string;
-    runId: string;
-    logsource?: DeclaredLogsource | undefined;
-    quarantineMaxBytes: number;
-    batchSize: number;
-    offset: number;
-    records: number;
-  };
+  batcher: RecordBatcherSettings;
 }
 
 /** The worker's young generation (semi-spaces), MiB. */

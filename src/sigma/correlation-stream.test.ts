@@ -3,23 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { evaluateCorrelation, groupOf, hitGroup, type BaseMatch } from './correlation.ts';
 import { emptyState, LATENESS_MS, stepCorrelation, type CorrelationState } from './correlation-stream.ts';
 import type { CorrelationCondition, SigmaCorrelation } from './model.ts';
+import { correlationDoc } from './testing.ts';
 
-type Spec = SigmaCorrelation['correlation'];
-
-function corr(over: Partial<Spec> & Pick<Spec, 'type' | 'rules'>): SigmaCorrelation {
-  return {
-    type: 'correlation',
-    title: 'stream test',
-    references: [],
-    tags: [],
-    falsepositives: [],
-    fields: [],
-    related: [],
-    location: { file: 'c.yml', line: 1 },
-    yaml: '',
-    correlation: { groupBy: [], timespanSeconds: 60, aliases: {}, generate: false, ...over },
-  };
-}
+const corr = (over: Parameters<typeof correlationDoc>[0]) => correlationDoc(over, 'stream test');
 
 const T0 = Date.parse('2026-11-01T10:00:00Z');
 let n = 0;

@@ -1,24 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { correlationFields, evaluateCorrelation, type BaseMatch } from './correlation.ts';
-import type { SigmaCorrelation } from './model.ts';
 import { parseSigma } from './parser.ts';
+import type { SigmaCorrelation } from './model.ts';
+import { correlationDoc } from './testing.ts';
 
-type Spec = SigmaCorrelation['correlation'];
-
-function corr(over: Partial<Spec> & Pick<Spec, 'type' | 'rules'>): SigmaCorrelation {
-  return {
-    type: 'correlation',
-    title: 'test correlation',
-    references: [],
-    tags: [],
-    falsepositives: [],
-    fields: [],
-    related: [],
-    location: { file: 'c.yml', line: 1 },
-    yaml: '',
-    correlation: { groupBy: [], timespanSeconds: 60, aliases: {}, generate: false, ...over },
-  };
-}
+const corr = (over: Parameters<typeof correlationDoc>[0]) => correlationDoc(over, 'test correlation');
 
 const T0 = Date.parse('2024-05-01T10:00:00Z');
 let seq = 0;
