@@ -94,7 +94,7 @@ export default tseslint.config(
     ]),
   },
   {
-    files: ['src/sigma/**/*.ts', 'src/ingest/**/*.ts'],
+    files: ['src/sigma/**/*.ts', 'src/ingest/**/*.ts', 'src/intel/**/*.ts'],
     rules: restrict([
       up('db', 'parsers are pure'),
       up('repositories', 'parsers are pure'),
