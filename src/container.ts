@@ -43,6 +43,9 @@ import {
 import { DetectionService } from './services/detection.service.ts';
 import { RuleImportService } from './services/rule-import.service.ts';
 import { SigmaService } from './services/sigma.service.ts';
+import { VulnImportService } from './services/vuln-import.service.ts';
+import { IntelFeedService } from './services/intel-feed.service.ts';
+import { VulnerabilityService } from './services/vulnerability.service.ts';
 
 function makeRepositories(db: Database) {
   return {
@@ -95,6 +98,12 @@ export interface Container {
     ruleImport: RuleImportService;
     /** Scheduled detection, backtests, detection runs. */
     detection: DetectionService;
+    /** CVE, NVD, KEV, EPSS and NDJSON imports into the merged vulnerability records. */
+    vulnImport: VulnImportService;
+    /** Reading the merged vulnerability records. */
+    vulnerabilities: VulnerabilityService;
+    /** Indicator feeds (STIX, MISP, CSV) and MITRE ATT&CK imports; the indicator matcher. */
+    intelFeed: IntelFeedService;
   };
   /**
    * The log store, opened on first use (DuckDB holds a file lock: commands that never touch logs leave it
@@ -164,6 +173,13 @@ export async function createContainer(config: Config, logger: Logger, db?: Datab
       logs: new LogQueryService(logStore, repos.auditLogs, config.logs.console),
       sigma,
       ruleImport: new RuleImportService(database, repos.rules, repos.auditLogs, sigma),
+      vulnImport: new VulnImportService(repos.vulnerabilities, repos.ingestionRuns),
+      vulnerabilities: new VulnerabilityService(repos.vulnerabilities, repos.ingestionRuns),
+      intelFeed: new IntelFeedService({
+        indicators: repos.indicators,
+        techniques: repos.techniques,
+        runs: repos.ingestionRuns,
+      }),
       detection: new DetectionService(
         database,
         logStore,

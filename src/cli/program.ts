@@ -10,6 +10,7 @@ import { registerConfig } from './commands/config.command.ts';
 import { registerDb } from './commands/db.command.ts';
 import { registerIngest } from './commands/ingest.command.ts';
 import { registerInit } from './commands/init.command.ts';
+import { registerIntel } from './commands/intel.command.ts';
 import { registerLogs } from './commands/logs.command.ts';
 import { registerSeed } from './commands/seed.command.ts';
 import { registerServe } from './commands/serve.command.ts';
@@ -36,6 +37,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerSigma(program, ctx);
   registerRules(program, ctx);
   registerDetect(program, ctx);
+  registerIntel(program, ctx);
   registerAudit(program, ctx);
   registerConfig(program, ctx);
   return program;

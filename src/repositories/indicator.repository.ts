@@ -12,7 +12,7 @@ import {
   sql,
   type SQL,
 } from 'drizzle-orm';
-import type { Database } from '../db/client.ts';
+import type { Database, DrizzleTx } from '../db/client.ts';
 import { indicators } from '../db/schema/index.ts';
 import { NotFoundError, ValidationError, type FieldIssue } from '../domain/errors.ts';
 import { isUuid } from '../domain/ids.ts';
@@ -31,6 +31,11 @@ import { parseInput } from '../domain/validation.ts';
 import { allOf, definedOnly, likeEscape, listPage, planList, type ListOptions, type Page } from './base.ts';
 
 export type Indicator = typeof indicators.$inferSelect;
+/** What a match reports of a live indicator. */
+export type LiveIndicator = Pick<
+  Indicator,
+  'id' | 'type' | 'value' | 'source' | 'confidence' | 'threatType' | 'expiresAt'
+>;
 
 export interface UpsertError {
   /** Position of the input in the batch. */
@@ -147,8 +152,8 @@ export class IndicatorRepository {
 
   /**
    * Load a feed batch into the global indicators. An indicator already known (same type, value, source)
-   * keeps its `first_seen` and gets the new `last_seen` (the later of the two), confidence, threat type
-   * and expiry; an expired one becomes active again. Invalid inputs are reported, not fatal.
+   * keeps its `first_seen` and gets the new `last_seen` (the later of the two), confidence, threat type,
+   * expiry and status (the feed's word: an expired or inactive one it lists again becomes active again). Invalid inputs are reported, not fatal.
    */
   async upsertGlobal(inputs: readonly IndicatorCreate[]): Promise<UpsertResult> {
     const result: UpsertResult = { inserted: 0, updated: 0, duplicates: 0, failed: 0, errors: [] };
@@ -191,7 +196,9 @@ export class IndicatorRepository {
               confidence: sql`coalesce(excluded.confidence, ${indicators.confidence})`,
               threatType: sql`coalesce(excluded.threat_type, ${indicators.threatType})`,
               expiresAt: sql`excluded.expires_at`,
-              status: sql`case when ${indicators.status} = 'expired' then excluded.status else ${indicators.status} end`,
+              // Global rows belong to their feed: the feed's latest word on the status wins, so an indicator a
+              // feed lists again is active again (after expiry, or after a snapshot had dropped it).
+              status: sql`excluded.status`,
               description: sql`coalesce(excluded.description, ${indicators.description})`,
               tags: sql`(select coalesce(jsonb_agg(distinct t.tag order by t.tag), '[]'::jsonb)
                            from jsonb_array_elements_text(${indicators.tags} || excluded.tags) as t(tag))`,
@@ -303,6 +310,71 @@ export class IndicatorRepository {
         .where(and(visibleTo(tenantId), live(), or(...matches)))
         .orderBy(indicators.type, indicators.value, indicators.id),
     );
+  }
+
+  /**
+   * A feed snapshot no longer lists them: mark `inactive` the active global indicators of `source` whose
+   * (type, value) is not in `keep`. Returns how many changed. One statement; `keep` travels as one JSON
+   * parameter, so its size is not bounded by PostgreSQL's parameter limit.
+   */
+  async deactivateMissing(
+    source: string,
+    keep: readonly { type: string; value: string }[],
+    at: Date = new Date(),
+  ): Promise<number> {
+    const keys = JSON.stringify(keep.map((k) => `${k.type}\u0001${k.value}`));
+    return this.db.platform(async (tx) => {
+      const changed = await tx
+        .update(indicators)
+        .set({
+          status: 'inactive',
+          metadata: sql`${indicators.metadata} || jsonb_build_object('delisted_at', ${at.toISOString()}::text)`,
+        })
+        .where(
+          and(
+            isNull(indicators.tenantId),
+            eq(indicators.source, source),
+            eq(indicators.status, 'active'),
+            sql`(${indicators.type}::text || chr(1) || ${indicators.value}) not in
+                  (select jsonb_array_elements_text(${keys}::jsonb))`,
+          ),
+        )
+        .returning({ id: indicators.id });
+      return changed.length;
+    });
+  }
+
+  /**
+   * One page (keyset on id) of the live indicators a matcher keeps in memory: the global ones
+   * (`tenantId` null) or one tenant's own. Only the columns a match reports.
+   */
+  async listLivePage(
+    tenantId: string | null,
+    after: string | undefined,
+    limit: number,
+  ): Promise<LiveIndicator[]> {
+    const page = (tx: DrizzleTx) =>
+      tx
+        .select({
+          id: indicators.id,
+          type: indicators.type,
+          value: indicators.value,
+          source: indicators.source,
+          confidence: indicators.confidence,
+          threatType: indicators.threatType,
+          expiresAt: indicators.expiresAt,
+        })
+        .from(indicators)
+        .where(
+          and(
+            tenantId === null ? isNull(indicators.tenantId) : ownedBy(tenantId),
+            live(),
+            after === undefined ? undefined : sql`${indicators.id} > ${after}::uuid`,
+          ),
+        )
+        .orderBy(indicators.id)
+        .limit(limit);
+    return tenantId === null ? this.db.platform(page) : this.db.tenant(tenantId, page);
   }
 
   /** Mark every indicator whose expiry has passed `now` as expired (all tenants and global); returns how many. */

@@ -88,6 +88,11 @@ export const vulnerabilities = pgTable(
     sources: jsonb('sources').$type<string[]>().notNull().default([]),
     /** Which source supplied each field: { "cvss_score": "nvd", "title": "cve" }. */
     fieldSources: jsonb('field_sources').$type<Record<string, string>>().notNull().default({}),
+    /**
+     * What each importer said about this CVE (key: importer, `cve` | `nvd` | `kev` | `ndjson`), kept so a
+     * later import of one source re-merges field by field with the others (src/intel/vuln/merge.ts).
+     */
+    sourceRecords: jsonb('source_records').$type<Json>().notNull().default({}),
     affectedProducts: jsonb('affected_products').$type<unknown[]>().notNull().default([]),
     vendors: jsonb('vendors').$type<string[]>().notNull().default([]),
     products: jsonb('products').$type<string[]>().notNull().default([]),
