@@ -9,6 +9,7 @@
  * (windash, base64offset, cidr, expand) are always OR-ed, also under `all` (which AND-s the listed values).
  */
 import { and, or, type Node, type Pattern, type PatternPart, type RegexFlags } from './ir.ts';
+import { compressIpv6Groups } from '../domain/ipv6.ts';
 
 /** A problem with one detection item; the parser adds the file and line. */
 export class DetectionError extends Error {
@@ -255,24 +256,7 @@ function parseIpv6(s: string): bigint | undefined {
 export function formatIpv6(n: bigint): string {
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((n >> BigInt(i * 16)) & 0xffffn));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  return compressIpv6Groups(groups);
 }
 
 /**

@@ -17,6 +17,7 @@
  */
 import { isIPv6 } from 'node:net';
 import type { IndicatorType } from '../../domain/enums.ts';
+import { compressIpv6Groups } from '../../domain/ipv6.ts';
 
 export type NormalizeResult =
   { ok: true; type: IndicatorType; value: string; refanged: boolean } | { ok: false; reason: string };
@@ -112,24 +113,7 @@ function formatIPv6(groups: number[]): string {
     const lo = groups[7] ?? 0;
     return `::ffff:${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
   }
-  let bestStart = -1;
-  let bestLen = 1; // a single zero group is never compressed (RFC 5952 4.2.2)
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return compressIpv6Groups(groups);
 }
 
 export function normalizeIp(raw: string): NormalizeResult {
