@@ -22,6 +22,7 @@ import { IngestionRunRepository } from '../src/repositories/ingestion-run.reposi
 import { TechniqueRepository } from '../src/repositories/technique.repository.ts';
 import { IntelFeedService } from '../src/services/intel-feed.service.ts';
 import { withPeakRss } from './lib/rss.ts';
+import { rng } from './lib/rng.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -36,17 +37,6 @@ const M = Number(args.lookups);
 const BASELINE = Number(args.baseline);
 const BATCH = 5000;
 
-/** mulberry32: a small deterministic PRNG. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = rng(42);
 const int = (n: number) => Math.floor(rand() * n);
 const hex = (len: number) => {

@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createStreamParser } from '../../src/ingest/index.ts';
+import { rng } from './rng.ts';
 
 export interface TemplatePool {
   kind: 'openssh' | 'linux' | 'apache';
@@ -67,18 +68,6 @@ export function loadTemplates(loghubDir: string): TemplatePool[] {
     }
   }
   return [...pools.values()].filter((p) => p.slots.every((s) => s.length > 0));
-}
-
-/** A small, fast, seeded PRNG (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function* generateLines(pools: TemplatePool[], n: number, seed = 42): Generator<string> {
