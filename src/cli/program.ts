@@ -11,6 +11,7 @@ import { registerDb } from './commands/db.command.ts';
 import { registerIngest } from './commands/ingest.command.ts';
 import { registerInit } from './commands/init.command.ts';
 import { registerIntel } from './commands/intel.command.ts';
+import { registerIntelSetup } from './commands/intel-setup.command.ts';
 import { registerLogs } from './commands/logs.command.ts';
 import { registerSeed } from './commands/seed.command.ts';
 import { registerServe } from './commands/serve.command.ts';
@@ -38,6 +39,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRules(program, ctx);
   registerDetect(program, ctx);
   registerIntel(program, ctx);
+  registerIntelSetup(program, ctx);
   registerAudit(program, ctx);
   registerConfig(program, ctx);
   return program;

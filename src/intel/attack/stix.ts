@@ -65,7 +65,7 @@ function mitreRef(o: Obj): Obj | undefined {
   );
 }
 
-/** Parse one ATT&CK bundle (text or parsed JSON). */
+/** Parse one ATT&CK bundle, or a bare array of STIX objects (text or parsed JSON). */
 export function parseAttackBundle(json: string | unknown): AttackParseResult {
   let doc: unknown = json;
   if (typeof json === 'string') {
@@ -81,7 +81,8 @@ export function parseAttackBundle(json: string | unknown): AttackParseResult {
       };
     }
   }
-  const bundle = doc as Obj;
+  // A bare array of STIX objects (as ATT&CK's own samples ship) is read as the objects of a bundle.
+  const bundle = (Array.isArray(doc) ? { type: 'bundle', objects: doc } : doc) as Obj;
   if (!bundle || bundle.type !== 'bundle' || !Array.isArray(bundle.objects)) {
     return {
       specVersion: 'unknown',
