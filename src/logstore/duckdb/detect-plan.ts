@@ -55,6 +55,31 @@ export interface PlannedRule {
   readonly rest: Node<FieldRef>[];
   /** Requested fields: name and field key. */
   readonly fields: readonly { name: string; key: string }[];
+  /** A necessary condition of the rule that many rules can share in one test (see RuleGate). */
+  readonly gate?: RuleGate;
+}
+
+/**
+ * A rule's gate: the lowered text of one hot field must contain one of `literals` (lower-case printable ASCII)
+ * for the rule to match. It is implied by one of the rule's own conjuncts (a case-insensitive pattern, or an
+ * OR of them, over that field: each pattern's longest literal piece must then occur in the lowered field), so
+ * testing it first never loses a match. The statement tests the gates of up to GATE_BUCKET rules of a
+ * logsource group as ONE regular expression (an alternation of the literals, which RE2 runs as one DFA pass
+ * over the text) and evaluates those rules only on the events it passes: most events of a busy logsource
+ * (registry, image loads, file events) pass none, and skip hundreds of rules for a few scans of one field.
+ */
+export interface RuleGate {
+  /** The field's slot key (its lowered column is read). */
+  readonly key: string;
+  readonly literals: readonly string[];
+}
+
+/** Rules of one group that share a gate test, by default (measured on bench:detect: see docs/detection.md). */
+export const GATE_BUCKET = 16;
+
+export interface DetectPlanOptions {
+  /** Rules per gate test; 0 turns gates off (every rule of a group is evaluated on each of its events). */
+  gateBucket?: number;
 }
 
 /** A statement for a set of rules, and its parameters after the fixed four. */
@@ -75,7 +100,13 @@ export class DetectPlan {
   /** The JSON paths of `normalized` read through the struct (segments checked). */
   #struct: StructNode = new Map();
 
-  constructor(inputs: readonly DetectionRuleInput[]) {
+  readonly #gateBucket: number;
+
+  constructor(inputs: readonly DetectionRuleInput[], opts: DetectPlanOptions = {}) {
+    const bucket = opts.gateBucket ?? GATE_BUCKET;
+    if (!Number.isInteger(bucket) || bucket < 0)
+      throw new Error(`gateBucket must be an integer >= 0, got ${bucket}`);
+    this.#gateBucket = bucket;
     // 1. Which fields are hot: every path of normalized that the struct can carry.
     const refs = new Map<string, FieldRef>();
     const addRef = (r: FieldRef) => refs.set(fieldKey(r), r);
@@ -142,6 +173,7 @@ export class DetectPlan {
         pre,
         rest,
         fields: (r.fields ?? []).map((f) => ({ name: f.name, key: fieldKey(f.ref) })),
+        ...(this.#gateBucket > 0 ? gateOf(rest, this.#slots) : {}),
       });
     });
     // 3. Compile each rule once alone: what cannot compile is this rule's error, not the statement's.
@@ -175,15 +207,39 @@ export class DetectPlan {
     const columns = [...used].map((k) => this.#slots.get(k)!).filter((s) => s.hot && s.ref.kind === 'column');
     const hits: string[] = [];
     const order: PlannedRule[] = [];
+    const ruleList = (rs: readonly PlannedRule[]) =>
+      `[${rs
+        .map((r) => {
+          order.push(r);
+          return `CASE WHEN ${c.nodes(r.rest, 'and')} THEN ${order.length - 1} END`;
+        })
+        .join(', ')}]`;
     for (const members of groups.values()) {
       const pre = c.nodes(members[0]!.pre, 'and');
-      const each = members.map((r) => {
-        order.push(r);
-        return { idx: order.length - 1, sql: c.nodes(r.rest, 'and') };
-      });
+      // Gated rules by field, GATE_BUCKET at a time behind one regular expression; the others as they are.
+      const byField = new Map<string, PlannedRule[]>();
+      const open: PlannedRule[] = [];
+      for (const r of members) {
+        if (r.gate) byField.set(r.gate.key, [...(byField.get(r.gate.key) ?? []), r]);
+        else open.push(r);
+      }
+      const parts: string[] = [];
+      for (const [key, unsorted] of byField) {
+        const lower = c.lowerOf(key);
+        // Rules with the same literals side by side: a common literal then opens one bucket, not many.
+        const rs = unsorted
+          .map((r) => ({ r, sig: gateRegex(r.gate!.literals) }))
+          .sort((a, b) => (a.sig < b.sig ? -1 : a.sig > b.sig ? 1 : 0))
+          .map((x) => x.r);
+        for (let i = 0; i < rs.length; i += this.#gateBucket) {
+          const bucket = rs.slice(i, i + this.#gateBucket);
+          const re = gateRegex(bucket.flatMap((r) => r.gate!.literals));
+          parts.push(`CASE WHEN regexp_matches(${lower}, ${c.param(re)}) THEN ${ruleList(bucket)} END`);
+        }
+      }
+      if (open.length) parts.push(ruleList(open));
       // Each rule once (a gate repeating them would double the statement, and DuckDB plans it per run).
-      const list = `[${each.map((e) => `CASE WHEN ${e.sql} THEN ${e.idx} END`).join(', ')}]`;
-      hits.push(allOf([pre, list]));
+      hits.push(allOf([pre, parts.length === 1 ? parts[0]! : `flatten([${parts.join(',\n')}])`]));
     }
     const lowered = c.lowered;
     const struct = structType(restrict(this.#struct, slots));
@@ -245,6 +301,20 @@ class RuleCompiler {
   #param(v: unknown): string {
     this.params.push(v);
     return `$${this.offset + this.params.length}`;
+  }
+
+  /** A parameter holding `v`. */
+  param(v: unknown): string {
+    return this.#param(v);
+  }
+
+  /** The lowered column of a hot field (computed once per event by the statement). */
+  lowerOf(key: string): string {
+    const s = this.slots.get(key);
+    if (!s?.hot) throw new Error(`field ${key} is not hot`);
+    s.lower ??= `l${s.value.slice(1)}`;
+    this.lowered.add(s.value);
+    return s.lower;
   }
 
   #slot(ref: FieldRef): Slot {
@@ -342,6 +412,90 @@ export function anyOf(parts: readonly string[]): string {
   if (parts.length === 1) return parts[0]!;
   const whens = parts.slice(0, -1).map((p) => `WHEN ${p} THEN TRUE`);
   return `CASE ${whens.join(' ')} ELSE ${parts[parts.length - 1]!} END`;
+}
+
+// ------------------------------------------------------------------------------------------ gates
+
+/** Printable ASCII only: lower-casing it is the same in JS and in DuckDB's lower(). */
+const GATE_TEXT = /^[\x20-\x7e]+$/;
+
+/**
+ * The literals one conjunct implies on one field, when it does: a case-insensitive pattern over a hot field
+ * (its longest literal piece), an OR whose every branch implies literals on the same field (their union), or
+ * an AND with such an item (the most selective one). Anything else (NOT, cased, regex, keyword, numbers,
+ * cold fields, non-ASCII text) implies nothing usable.
+ */
+function impliedLiterals(n: Node<FieldRef>, slots: ReadonlyMap<string, Slot>): RuleGate | undefined {
+  switch (n.kind) {
+    case 'string': {
+      if (n.cased) return undefined;
+      const key = fieldKey(n.field);
+      if (!slots.get(key)?.hot) return undefined;
+      let best = '';
+      for (const x of n.pattern) if (x.kind === 'text' && x.text.length > best.length) best = x.text;
+      if (best === '' || !GATE_TEXT.test(best)) return undefined;
+      return { key, literals: [best.toLowerCase()] };
+    }
+    case 'or': {
+      let key: string | undefined;
+      const literals: string[] = [];
+      for (const item of n.items) {
+        const g = impliedLiterals(item, slots);
+        if (!g || (key !== undefined && g.key !== key)) return undefined;
+        key = g.key;
+        literals.push(...g.literals);
+      }
+      return key === undefined ? undefined : { key, literals };
+    }
+    case 'and':
+      return bestGate(n.items.map((i) => impliedLiterals(i, slots)));
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * How selective a literal is likely to be: its length, except a bare program or library name (`\\cmd.exe`,
+ * `.dll`), which the Image-like fields of a busy host carry on most events: such a gate would pass nearly
+ * always, so another conjunct of the rule is preferred when it has one.
+ */
+function literalScore(l: string): number {
+  return /^\\?[\w .-]*\.(exe|dll|sys)$/.test(l) ? 1 : l.length;
+}
+
+/** The most selective gate: the one whose least selective literal scores highest. */
+function bestGate(gates: readonly (RuleGate | undefined)[]): RuleGate | undefined {
+  let best: RuleGate | undefined;
+  let score = 0;
+  for (const g of gates) {
+    if (!g) continue;
+    const s = Math.min(...g.literals.map(literalScore));
+    if (s > score) {
+      best = g;
+      score = s;
+    }
+  }
+  return best;
+}
+
+/** A rule's gate, from the conjuncts after its group's condition (none when none implies literals). */
+function gateOf(rest: readonly Node<FieldRef>[], slots: ReadonlyMap<string, Slot>): { gate?: RuleGate } {
+  const g = bestGate(rest.map((c) => impliedLiterals(c, slots)));
+  return g ? { gate: g } : {};
+}
+
+/**
+ * One RE2 alternation that matches where any literal occurs. A literal that contains another is dropped (the
+ * shorter one already matches there); the rest are sorted so equal buckets give equal parameters.
+ */
+export function gateRegex(literals: readonly string[]): string {
+  const uniq = [...new Set(literals)].sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+  const kept: string[] = [];
+  for (const l of uniq) if (!kept.some((k) => l.includes(k))) kept.push(l);
+  return kept
+    .sort()
+    .map((l) => l.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&'))
+    .join('|');
 }
 
 // ------------------------------------------------------------------------------------------ the struct

@@ -256,6 +256,8 @@ export interface DuckDbLogStoreOptions {
   threads?: number;
   /** DuckDB memory limit, e.g. `2GB` (default: DuckDB's, 80% of RAM). */
   memoryLimit?: string;
+  /** Detection: rules sharing one gate test (see RuleGate in detect-plan.ts); 0 evaluates every rule ungated. */
+  detectGateBucket?: number;
 }
 
 export class DuckDbLogStore implements LogStore {
@@ -595,7 +597,10 @@ export class DuckDbLogStore implements LogStore {
     const o = checkDetectOptions(opts);
     const started = performance.now();
     const result: DetectResult = { scanned: 0, matches: new Map(), errors: new Map(), elapsedMs: 0 };
-    const plan = new DetectPlan(rules);
+    const plan = new DetectPlan(
+      rules,
+      this.#options.detectGateBucket === undefined ? {} : { gateBucket: this.#options.detectGateBucket },
+    );
     for (const [key, reason] of plan.errors) result.errors.set(key, reason);
     if (o.uptoSeq <= o.afterSeq) return { ...result, elapsedMs: performance.now() - started };
     return this.#read(async (c) => {

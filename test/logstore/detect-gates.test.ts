@@ -1,0 +1,194 @@
+/**
+ * Rule gates of the DuckDB detection statement (src/logstore/duckdb/detect-plan.ts): a gate is a necessary
+ * condition of its rule, so gating may only skip work, never a match. Checked on built rules and, with the
+ * shared data, by running every Windows SigmaHQ rule in ONE statement over the regression and OTRF events
+ * with gates on and off: the matches must be identical.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { LogEventInput } from '../../src/domain/log-event.ts';
+import type { DetectionRuleInput, DetectResult } from '../../src/logstore/detect.ts';
+import { DetectPlan, gateRegex } from '../../src/logstore/duckdb/detect-plan.ts';
+import { DuckDbLogStore } from '../../src/logstore/duckdb/duckdb-log-store.ts';
+import { readEvents, SigmaService } from '../../src/services/sigma.service.ts';
+import { makeEvent } from './log-store.suite.ts';
+import type { FieldRef, Node } from '../../src/sigma/ir.ts';
+
+const TENANT = '00000000-0000-4000-8000-0000000ca7e5';
+const field = (...path: string[]): FieldRef => ({ kind: 'json', column: 'normalized', paths: [path] });
+const str = (f: FieldRef, text: string, where: 'contains' | 'ends' | 'eq' = 'contains'): Node<FieldRef> => ({
+  kind: 'string',
+  field: f,
+  cased: false,
+  pattern:
+    where === 'eq'
+      ? [{ kind: 'text', text }]
+      : where === 'ends'
+        ? [{ kind: 'any' }, { kind: 'text', text }]
+        : [{ kind: 'any' }, { kind: 'text', text }, { kind: 'any' }],
+});
+const CHANNEL = field('channel');
+const IMAGE = field('event_data', 'Image');
+const CMD = field('event_data', 'CommandLine');
+const sysmon = str(CHANNEL, 'Microsoft-Windows-Sysmon/Operational', 'eq');
+
+describe('gateRegex', () => {
+  it('is an alternation of the escaped literals, a literal containing another dropped', () => {
+    expect(gateRegex(['\\cmd.exe', 'cmd', 'a|b', '(x)'])).toBe('\\(x\\)|a\\|b|cmd');
+    const re = new RegExp(gateRegex(['c:\\windows\\temp\\', '.ps1', '$recycle.bin']));
+    expect(re.test('c:\\windows\\temp\\x.bat')).toBe(true);
+    expect(re.test('d:\\$recycle.bin\\y')).toBe(true);
+    expect(re.test('c:\\windowsxtemp\\')).toBe(false);
+  });
+});
+
+describe('rule gates', () => {
+  const gateOf = (node: Node<FieldRef>) => new DetectPlan([{ key: 'r', node }]).rules[0]!.gate;
+
+  it('takes the most selective conjunct that implies literals on one field', () => {
+    const node: Node<FieldRef> = {
+      kind: 'and',
+      items: [
+        sysmon,
+        { kind: 'or', items: [str(IMAGE, '\\powershell.exe', 'ends'), str(IMAGE, '\\pwsh.exe', 'ends')] },
+        { kind: 'or', items: [str(CMD, ' -EncodedCommand '), str(CMD, ' -enc ')] },
+      ],
+    };
+    // Bare program names score low: the command line's literals are preferred, lower-cased.
+    expect(gateOf(node)).toMatchObject({ literals: [' -encodedcommand ', ' -enc '] });
+    expect(gateOf(node)!.key).toContain('CommandLine');
+  });
+
+  it('never gates on what does not imply a literal', () => {
+    const cases: Node<FieldRef>[] = [
+      { kind: 'and', items: [sysmon, { kind: 'not', item: str(CMD, 'x') }] },
+      { kind: 'and', items: [sysmon, { ...(str(CMD, 'Secret') as object), cased: true } as Node<FieldRef>] },
+      { kind: 'and', items: [sysmon, { kind: 'or', items: [str(CMD, 'abc'), str(IMAGE, 'def')] }] },
+      { kind: 'and', items: [sysmon, str(CMD, 'café')] },
+      {
+        kind: 'and',
+        items: [sysmon, { kind: 'string', field: CMD, cased: false, pattern: [{ kind: 'any' }] }],
+      },
+    ];
+    for (const node of cases) expect(gateOf(node), JSON.stringify(node)).toBeUndefined();
+  });
+
+  it('gates nothing when turned off', () => {
+    const node: Node<FieldRef> = { kind: 'and', items: [sysmon, str(CMD, 'mimikatz')] };
+    expect(new DetectPlan([{ key: 'r', node }], { gateBucket: 0 }).rules[0]!.gate).toBeUndefined();
+    expect(() => new DetectPlan([], { gateBucket: -1 })).toThrow(/gateBucket/);
+  });
+
+  it('finds the same events with and without gates (built rules, one statement)', async () => {
+    const events: LogEventInput[] = [
+      'powershell.exe -enc AAAA',
+      'POWERSHELL.EXE -EncodedCommand BBBB',
+      'cmd.exe /c whoami',
+      'rundll32.exe x.dll,Start',
+      'certutil -urlcache -f http://x',
+    ].map((cmd, i) =>
+      makeEvent(TENANT, i, {
+        raw: cmd,
+        sourceType: 'windows_event',
+        normalized: {
+          channel: 'Microsoft-Windows-Sysmon/Operational',
+          event_id: 1,
+          event_data: { CommandLine: cmd, Image: `C:\\Windows\\System32\\${cmd.split(' ')[0]}` },
+        },
+      }),
+    );
+    const rules: DetectionRuleInput[] = [
+      {
+        key: 'enc',
+        node: {
+          kind: 'and',
+          items: [sysmon, { kind: 'or', items: [str(CMD, ' -enc'), str(CMD, 'encodedcommand')] }],
+        },
+      },
+      {
+        key: 'whoami',
+        node: { kind: 'and', items: [sysmon, str(CMD, 'whoami'), str(IMAGE, '\\cmd.exe', 'ends')] },
+      },
+      {
+        key: 'urlcache',
+        node: {
+          kind: 'and',
+          items: [sysmon, str(CMD, 'URLCACHE'), { kind: 'not', item: str(CMD, 'localhost') }],
+        },
+      },
+      { key: 'none', node: { kind: 'and', items: [sysmon, str(CMD, 'mimikatz')] } },
+    ];
+    const counts = async (gateBucket: number) => {
+      const store = new DuckDbLogStore(':memory:', { detectGateBucket: gateBucket });
+      await store.init();
+      try {
+        await store.append({ tenantId: TENANT, events, quarantine: [] });
+        const r = await store.detect(TENANT, rules, { afterSeq: 0, uptoSeq: await store.maxSeq(TENANT) });
+        return Object.fromEntries([...r.matches].map(([k, m]) => [k, m.count]));
+      } finally {
+        await store.close();
+      }
+    };
+    const gated = await counts(2);
+    expect(gated).toEqual({ enc: 2, whoami: 1, urlcache: 1 });
+    expect(await counts(0)).toEqual(gated);
+  });
+});
+
+const SHARED = resolve(import.meta.dirname, '../../../shared/data');
+const RULES = join(SHARED, 'detection_rules/sigma');
+const REGRESSION = join(SHARED, 'sigma_logs/sigmahq_regression_data');
+const OTRF = join(SHARED, 'sigma_logs/otrf_security_datasets');
+const present = [RULES, REGRESSION, OTRF].every((p) => existsSync(p));
+if (!present) console.warn(`[detect gates] ${SHARED} is absent: skipping the SigmaHQ equivalence test`);
+
+function jsonFiles(root: string): string[] {
+  return readdirSync(root, { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((e) => {
+      const p = join(root, e.name);
+      return e.isDirectory() ? jsonFiles(p) : e.name.endsWith('.json') ? [p] : [];
+    });
+}
+
+describe.skipIf(!present)('gates on every Windows SigmaHQ rule (../shared/data)', () => {
+  const stores: DuckDbLogStore[] = [];
+  afterAll(async () => {
+    for (const s of stores) await s.close();
+  });
+
+  it('one statement of all the rules finds the same matches with gates on and off', async () => {
+    const events: LogEventInput[] = [];
+    for (const f of [...jsonFiles(REGRESSION), ...jsonFiles(OTRF).slice(0, 8)])
+      for await (const b of readEvents(f, TENANT, { format: 'auto', timezone: 'UTC' }))
+        for (const e of b.events) if (e.sourceType === 'windows_event') events.push(e);
+    const set = new SigmaService().load([RULES]);
+    const rules: DetectionRuleInput[] = set.rules
+      .filter((r) => r.rule.logsource.product?.toLowerCase() === 'windows')
+      .map((r, i) => ({ key: `${i}:${r.rule.id ?? ''}`, node: r.node }));
+    const run = async (gateBucket: number): Promise<DetectResult> => {
+      const store = new DuckDbLogStore(':memory:', { detectGateBucket: gateBucket });
+      stores.push(store);
+      await store.init();
+      for (let i = 0; i < events.length; i += 5000)
+        await store.append({ tenantId: TENANT, events: events.slice(i, i + 5000), quarantine: [] });
+      return store.detect(TENANT, rules, {
+        afterSeq: 0,
+        uptoSeq: await store.maxSeq(TENANT),
+        maxMatchesPerRule: 5,
+      });
+    };
+    const summary = (r: DetectResult) =>
+      Object.fromEntries(
+        [...r.matches]
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([k, m]) => [k, [m.count, m.events.map((e) => e.id)]]),
+      );
+    const gated = await run(16);
+    const open = await run(0);
+    expect(gated.errors.size).toBe(0);
+    expect(Object.keys(summary(gated)).length).toBeGreaterThan(100);
+    expect(summary(gated)).toEqual(summary(open));
+  }, 300_000);
+});
