@@ -56,15 +56,35 @@ describe('rule gates', () => {
       ],
     };
     // Bare program names score low: the command line's literals are preferred, lower-cased.
-    expect(gateOf(node)).toMatchObject({ literals: [' -encodedcommand ', ' -enc '] });
-    expect(gateOf(node)!.key).toContain('CommandLine');
+    const fields = [...gateOf(node)!.fields];
+    expect(fields).toHaveLength(1);
+    expect(fields[0]![0]).toContain('CommandLine');
+    expect(fields[0]![1]).toEqual([' -encodedcommand ', ' -enc ']);
+  });
+
+  it('gates an OR over a few fields on each of them', () => {
+    const ofn = field('event_data', 'OriginalFileName');
+    const node: Node<FieldRef> = {
+      kind: 'and',
+      items: [
+        sysmon,
+        { kind: 'or', items: [str(IMAGE, '\\rundll32.exe', 'ends'), str(ofn, 'RUNDLL32.EXE', 'eq')] },
+      ],
+    };
+    const g = gateOf(node)!;
+    expect([...g.fields.values()]).toEqual([['\\rundll32.exe'], ['rundll32.exe']]);
+    const four = ['A', 'B', 'C', 'D'].map((x) => str(field('event_data', x), 'value'));
+    expect(gateOf({ kind: 'and', items: [sysmon, { kind: 'or', items: four }] })).toBeUndefined();
   });
 
   it('never gates on what does not imply a literal', () => {
     const cases: Node<FieldRef>[] = [
       { kind: 'and', items: [sysmon, { kind: 'not', item: str(CMD, 'x') }] },
       { kind: 'and', items: [sysmon, { ...(str(CMD, 'Secret') as object), cased: true } as Node<FieldRef>] },
-      { kind: 'and', items: [sysmon, { kind: 'or', items: [str(CMD, 'abc'), str(IMAGE, 'def')] }] },
+      {
+        kind: 'and',
+        items: [sysmon, { kind: 'or', items: [str(CMD, 'abc'), { kind: 'not', item: str(IMAGE, 'def') }] }],
+      },
       { kind: 'and', items: [sysmon, str(CMD, 'café')] },
       {
         kind: 'and',

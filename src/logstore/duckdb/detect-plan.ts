@@ -60,18 +60,18 @@ export interface PlannedRule {
 }
 
 /**
- * A rule's gate: the lowered text of one hot field must contain one of `literals` (lower-case printable ASCII)
- * for the rule to match. It is implied by one of the rule's own conjuncts (a case-insensitive pattern, or an
- * OR of them, over that field: each pattern's longest literal piece must then occur in the lowered field), so
- * testing it first never loses a match. The statement tests the gates of up to GATE_BUCKET rules of a
- * logsource group as ONE regular expression (an alternation of the literals, which RE2 runs as one DFA pass
- * over the text) and evaluates those rules only on the events it passes: most events of a busy logsource
- * (registry, image loads, file events) pass none, and skip hundreds of rules for a few scans of one field.
+ * A rule's gate: for the rule to match, the lowered text of one of a few hot fields must contain one of that
+ * field's `literals` (lower-case printable ASCII). It is implied by one of the rule's own conjuncts (a
+ * case-insensitive pattern, or an OR of them, such as Sigma's `Image|endswith` / `OriginalFileName` pairs:
+ * each pattern's longest literal piece must then occur in its lowered field), so testing it first never loses
+ * a match. The statement tests the gates of up to GATE_BUCKET rules of a logsource group that gate on the
+ * same fields as ONE regular expression per field (an alternation of the literals, which RE2 runs as one DFA
+ * pass over the text) and evaluates those rules only on the events it passes: most events of a busy
+ * logsource (registry, image loads, file events) pass none, and skip hundreds of rules for a few scans.
  */
 export interface RuleGate {
-  /** The field's slot key (its lowered column is read). */
-  readonly key: string;
-  readonly literals: readonly string[];
+  /** Per field slot key (its lowered column is read), the literals one of which it must contain. */
+  readonly fields: ReadonlyMap<string, readonly string[]>;
 }
 
 /** Rules of one group that share a gate test, by default (measured on bench:detect: see docs/detection.md). */
@@ -216,25 +216,33 @@ export class DetectPlan {
         .join(', ')}]`;
     for (const members of groups.values()) {
       const pre = c.nodes(members[0]!.pre, 'and');
-      // Gated rules by field, GATE_BUCKET at a time behind one regular expression; the others as they are.
-      const byField = new Map<string, PlannedRule[]>();
+      // Gated rules by the fields they gate on, GATE_BUCKET at a time behind one regular expression per
+      // field; the others as they are.
+      const byFields = new Map<string, PlannedRule[]>();
       const open: PlannedRule[] = [];
       for (const r of members) {
-        if (r.gate) byField.set(r.gate.key, [...(byField.get(r.gate.key) ?? []), r]);
-        else open.push(r);
+        if (!r.gate) open.push(r);
+        else {
+          const k = JSON.stringify([...r.gate.fields.keys()].sort());
+          byFields.set(k, [...(byFields.get(k) ?? []), r]);
+        }
       }
       const parts: string[] = [];
-      for (const [key, unsorted] of byField) {
-        const lower = c.lowerOf(key);
+      for (const [k, unsorted] of byFields) {
+        const keys = JSON.parse(k) as string[];
         // Rules with the same literals side by side: a common literal then opens one bucket, not many.
+        const sig = (r: PlannedRule) => keys.map((f) => gateRegex(r.gate!.fields.get(f)!)).join('\n');
         const rs = unsorted
-          .map((r) => ({ r, sig: gateRegex(r.gate!.literals) }))
+          .map((r) => ({ r, sig: sig(r) }))
           .sort((a, b) => (a.sig < b.sig ? -1 : a.sig > b.sig ? 1 : 0))
           .map((x) => x.r);
         for (let i = 0; i < rs.length; i += this.#gateBucket) {
           const bucket = rs.slice(i, i + this.#gateBucket);
-          const re = gateRegex(bucket.flatMap((r) => r.gate!.literals));
-          parts.push(`CASE WHEN regexp_matches(${lower}, ${c.param(re)}) THEN ${ruleList(bucket)} END`);
+          const tests = keys.map((f) => {
+            const re = gateRegex(bucket.flatMap((r) => r.gate!.fields.get(f)!));
+            return `regexp_matches(${c.lowerOf(f)}, ${c.param(re)})`;
+          });
+          parts.push(`CASE WHEN ${anyOf(tests)} THEN ${ruleList(bucket)} END`);
         }
       }
       if (open.length) parts.push(ruleList(open));
@@ -419,11 +427,14 @@ export function anyOf(parts: readonly string[]): string {
 /** Printable ASCII only: lower-casing it is the same in JS and in DuckDB's lower(). */
 const GATE_TEXT = /^[\x20-\x7e]+$/;
 
+/** Fields one gate may test: an OR over more fields is left ungated (each field costs a scan). */
+const GATE_MAX_FIELDS = 3;
+
 /**
- * The literals one conjunct implies on one field, when it does: a case-insensitive pattern over a hot field
- * (its longest literal piece), an OR whose every branch implies literals on the same field (their union), or
- * an AND with such an item (the most selective one). Anything else (NOT, cased, regex, keyword, numbers,
- * cold fields, non-ASCII text) implies nothing usable.
+ * The literals one conjunct implies, when it does: a case-insensitive pattern over a hot field (its longest
+ * literal piece), an OR whose every branch implies literals (their union, per field; at most
+ * GATE_MAX_FIELDS fields), or an AND with such an item (the most selective one). Anything else (NOT, cased,
+ * regex, keyword, numbers, cold fields, non-ASCII text) implies nothing usable.
  */
 function impliedLiterals(n: Node<FieldRef>, slots: ReadonlyMap<string, Slot>): RuleGate | undefined {
   switch (n.kind) {
@@ -434,18 +445,16 @@ function impliedLiterals(n: Node<FieldRef>, slots: ReadonlyMap<string, Slot>): R
       let best = '';
       for (const x of n.pattern) if (x.kind === 'text' && x.text.length > best.length) best = x.text;
       if (best === '' || !GATE_TEXT.test(best)) return undefined;
-      return { key, literals: [best.toLowerCase()] };
+      return { fields: new Map([[key, [best.toLowerCase()]]]) };
     }
     case 'or': {
-      let key: string | undefined;
-      const literals: string[] = [];
+      const fields = new Map<string, string[]>();
       for (const item of n.items) {
         const g = impliedLiterals(item, slots);
-        if (!g || (key !== undefined && g.key !== key)) return undefined;
-        key = g.key;
-        literals.push(...g.literals);
+        if (!g) return undefined;
+        for (const [k, ls] of g.fields) fields.set(k, [...(fields.get(k) ?? []), ...ls]);
       }
-      return key === undefined ? undefined : { key, literals };
+      return fields.size === 0 || fields.size > GATE_MAX_FIELDS ? undefined : { fields };
     }
     case 'and':
       return bestGate(n.items.map((i) => impliedLiterals(i, slots)));
@@ -460,7 +469,7 @@ function impliedLiterals(n: Node<FieldRef>, slots: ReadonlyMap<string, Slot>): R
  * always, so another conjunct of the rule is preferred when it has one.
  */
 function literalScore(l: string): number {
-  return /^\\?[\w .-]*\.(exe|dll|sys)$/.test(l) ? 1 : l.length;
+  return /^\\?[\w .-]*\.(exe|dll|sys)$/.test(l) ? 4 : l.length;
 }
 
 /** The most selective gate: the one whose least selective literal scores highest. */
@@ -469,7 +478,7 @@ function bestGate(gates: readonly (RuleGate | undefined)[]): RuleGate | undefine
   let score = 0;
   for (const g of gates) {
     if (!g) continue;
-    const s = Math.min(...g.literals.map(literalScore));
+    const s = Math.min(...[...g.fields.values()].flat().map(literalScore));
     if (s > score) {
       best = g;
       score = s;
