@@ -24,6 +24,7 @@ import { TechniqueRepository } from './repositories/technique.repository.ts';
 import { TenantRepository } from './repositories/tenant.repository.ts';
 import { UserRepository } from './repositories/user.repository.ts';
 import { VulnerabilityRepository } from './repositories/vulnerability.repository.ts';
+import { VulnPriorityRepository } from './repositories/vuln-priority.repository.ts';
 import { AuditService } from './services/audit.service.ts';
 import { AuthService } from './services/auth.service.ts';
 import type { AuthApi } from './services/auth.types.ts';
@@ -44,8 +45,13 @@ import { DetectionService } from './services/detection.service.ts';
 import { RuleImportService } from './services/rule-import.service.ts';
 import { SigmaService } from './services/sigma.service.ts';
 import { VulnImportService } from './services/vuln-import.service.ts';
+import { IndicatorService } from './services/indicator.service.ts';
 import { IntelFeedService } from './services/intel-feed.service.ts';
 import { VulnerabilityService } from './services/vulnerability.service.ts';
+import { VulnPriorityService } from './services/vuln-priority.service.ts';
+import { VulnSearchService } from './services/vuln-search.service.ts';
+import { DatabaseSearchCache, type SearchCacheStore } from './repositories/search-cache.ts';
+import { RedisSearchCache } from './repositories/redis-search-cache.repository.ts';
 
 function makeRepositories(db: Database) {
   return {
@@ -68,6 +74,7 @@ function makeRepositories(db: Database) {
     refreshTokens: new RefreshTokenRepository(db),
     apiKeys: new ApiKeyRepository(db),
     logWatermarks: new LogWatermarkRepository(db),
+    vulnPriority: new VulnPriorityRepository(db),
     detectionRuns: new DetectionRunRepository(db),
     suppressions: new AlertSuppressionRepository(db),
   };
@@ -102,8 +109,14 @@ export interface Container {
     vulnImport: VulnImportService;
     /** Reading the merged vulnerability records. */
     vulnerabilities: VulnerabilityService;
+    /** The periodic recompute of vulnerability priority scores (their recency term). */
+    vulnPriority: VulnPriorityService;
+    /** Fuzzy vulnerability search behind the search cache (Redis when configured, else search_cache). */
+    vulnSearch: VulnSearchService;
     /** Indicator feeds (STIX, MISP, CSV) and MITRE ATT&CK imports; the indicator matcher. */
     intelFeed: IntelFeedService;
+    /** A tenant's indicators (reads, and audited writes that drop the matcher's cached index). */
+    indicators: IndicatorService;
   };
   /**
    * The log store, opened on first use (DuckDB holds a file lock: commands that never touch logs leave it
@@ -143,6 +156,26 @@ export async function createContainer(config: Config, logger: Logger, db?: Datab
     return store;
   };
   const sigma = new SigmaService({ placeholders: config.detection.placeholders });
+  // One matcher (and its cached indexes) for the process: detection reads it, indicator writes and feed
+  // imports drop what they changed.
+  const intelFeed = new IntelFeedService({
+    indicators: repos.indicators,
+    techniques: repos.techniques,
+    runs: repos.ingestionRuns,
+  });
+  // The search cache: Redis when configured (connected on first use), else the search_cache table.
+  const searchCache: SearchCacheStore = config.cache.redisUrl
+    ? new RedisSearchCache({
+        url: config.cache.redisUrl,
+        prefix: config.cache.redisPrefix,
+        timeoutMs: config.cache.redisTimeoutMs,
+        onError: (err) => logger.debug({ err: err.message }, 'redis search cache connection error'),
+      })
+    : new DatabaseSearchCache(repos.searchCache);
+  const vulnSearch = new VulnSearchService(repos.vulnerabilities, searchCache, {
+    ttlSeconds: config.cache.searchTtlSeconds,
+    logger,
+  });
   // The signing secret is loaded (or generated) on first use, so commands that never authenticate
   // (db status, migrate...) leave the data directory alone.
   const auth = new AuthService({
@@ -173,13 +206,14 @@ export async function createContainer(config: Config, logger: Logger, db?: Datab
       logs: new LogQueryService(logStore, repos.auditLogs, config.logs.console),
       sigma,
       ruleImport: new RuleImportService(database, repos.rules, repos.auditLogs, sigma),
-      vulnImport: new VulnImportService(repos.vulnerabilities, repos.ingestionRuns),
-      vulnerabilities: new VulnerabilityService(repos.vulnerabilities, repos.ingestionRuns),
-      intelFeed: new IntelFeedService({
-        indicators: repos.indicators,
-        techniques: repos.techniques,
-        runs: repos.ingestionRuns,
+      vulnImport: new VulnImportService(repos.vulnerabilities, repos.ingestionRuns, {
+        onDataChanged: () => vulnSearch.invalidate(),
       }),
+      vulnSearch,
+      vulnerabilities: new VulnerabilityService(repos.vulnerabilities, repos.ingestionRuns),
+      vulnPriority: new VulnPriorityService(repos.vulnPriority),
+      intelFeed,
+      indicators: new IndicatorService(database, repos.indicators, repos.auditLogs, intelFeed),
       detection: new DetectionService(
         database,
         logStore,
@@ -195,6 +229,7 @@ export async function createContainer(config: Config, logger: Logger, db?: Datab
           sources: repos.sources,
         },
         sigma,
+        intelFeed,
         config.detection,
         logger,
       ),
@@ -209,6 +244,7 @@ export async function createContainer(config: Config, logger: Logger, db?: Datab
       }))),
     close: async () => {
       if (store) await (await store.catch(() => undefined))?.close();
+      await searchCache.close();
       await database.close();
     },
   };

@@ -207,7 +207,15 @@ export const configSchema = z
           .string()
           .regex(/^rediss?:\/\//, 'must be a redis:// URL')
           .optional(),
-        searchTtlSeconds: int(1, 86_400 * 30).default(3600),
+        /** Seconds a cached search result is served (seed 004 search_cache; Redis EX). */
+        searchTtlSeconds: int(1, 86_400 * 30).default(300),
+        /** Namespace of the search cache keys in Redis: <prefix>:gen and <prefix>:<gen>:<sha256>. */
+        redisPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, colon, underscore, dash (at most 64)')
+          .default('vigil:search'),
+        /** Bound on connecting to Redis and on each cache command; past it the search goes to the database. */
+        redisTimeoutMs: int(10, 60_000).default(500),
       })
       .strict()
       .prefault({}),

@@ -25,6 +25,7 @@ export interface ApiServices {
   sources: SourceService;
   incidents: IncidentService;
   vulnerabilities: VulnerabilityService;
+  vulnSearch: Container['services']['vulnSearch'];
   auditLogs: Pick<AuditService, 'list' | 'verifyTenant'>;
   sessions: SessionService;
   techniques: TechniqueService;
@@ -51,11 +52,13 @@ export function apiServices(c: Container): ApiServices {
     sources: s.sources ?? new SourceService(c.db, c.repos.sources, c.repos.auditLogs),
     incidents: s.incidents ?? new IncidentService(c.db, c.repos.incidents, c.repos.auditLogs),
     vulnerabilities: s.vulnerabilities ?? new VulnerabilityService(c.repos.vulnerabilities),
+    vulnSearch: c.services.vulnSearch,
     auditLogs: s.auditLogs ?? c.services.audit,
     sessions: s.sessions ?? new SessionService(c.db, c.repos.sessions, c.repos.auditLogs),
     techniques: s.techniques ?? new TechniqueService(c.repos.techniques),
     ingestionRuns: s.ingestionRuns ?? new IngestionRunService(c.db, c.repos.ingestionRuns),
-    indicators: s.indicators ?? new IndicatorService(c.db, c.repos.indicators, c.repos.auditLogs),
+    indicators:
+      s.indicators ?? new IndicatorService(c.db, c.repos.indicators, c.repos.auditLogs, c.services.intelFeed),
     apiKeys: c.services.apiKeys,
     memberships: s.memberships ?? new MembershipService(c.db, c.repos.memberships, c.repos.auditLogs),
     rules: s.rules ?? new RuleService(c.db, c.repos.rules, c.repos.auditLogs),

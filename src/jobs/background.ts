@@ -1,13 +1,14 @@
 /**
- * What `vigil serve` runs beside the API: the scheduler with the periodic log fetcher, scheduled detection and
- * the retention purge,
- * and the syslog receiver when it is enabled. Stopped before the stores close.
+ * What `vigil serve` runs beside the API: the scheduler with the periodic log fetcher, scheduled detection,
+ * the retention purge and the daily vulnerability priority recompute, and the syslog receiver when it is
+ * enabled. Stopped before the stores close.
  */
 import type { Container } from '../container.ts';
 import { scheduleDetection } from './detection.job.ts';
 import { scheduleLogFetcher } from './log-fetcher.job.ts';
 import { scheduleRetention } from './retention.job.ts';
 import { Scheduler } from './scheduler.ts';
+import { scheduleVulnPriority } from './vuln-priority.job.ts';
 import { startSyslog, type RunningSyslog } from './syslog.job.ts';
 
 export interface Background {
@@ -29,6 +30,8 @@ export async function startBackground(c: Container): Promise<Background> {
     scheduleDetection(scheduler, c.services.detection, {
       intervalMs: config.detection.intervalSeconds * 1000,
     });
+  // Always on: it only rewrites scores that changed, and stale scores mislead (no config key yet).
+  scheduleVulnPriority(scheduler, c.services.vulnPriority);
   scheduler.start();
   let syslog: RunningSyslog | null = null;
   try {

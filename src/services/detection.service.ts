@@ -38,7 +38,7 @@
  * of its own (Sigma: only the correlation is generated); it still runs and records its hits.
  */
 import { createHash } from 'node:crypto';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import type { Logger } from '../config/logger.ts';
 import type { Database } from '../db/client.ts';
 import { priorityScore } from '../domain/alert-priority.ts';
@@ -59,7 +59,6 @@ import type { Rule, RuleRepository } from '../repositories/rule.repository.ts';
 import type { SourceRepository } from '../repositories/source.repository.ts';
 import type { TenantRepository } from '../repositories/tenant.repository.ts';
 import type { VulnerabilityRepository } from '../repositories/vulnerability.repository.ts';
-import { LOOKUP_MAX_VALUES } from '../domain/schemas/indicator.schema.ts';
 import {
   correlationFields,
   evaluateCorrelation,
@@ -83,7 +82,17 @@ import {
   type SigmaDocument,
   type SigmaLogsource,
 } from '../sigma/index.ts';
+import type { IndicatorHit } from './intel-feed.service.ts';
 import type { SigmaService } from './sigma.service.ts';
+
+/**
+ * The batch indicator matcher (IntelFeedService.matchIndicators): for each value, the live indicators
+ * (global and the tenant's own) it matches, exactly or inside a network. Its index is cached; writes
+ * through IndicatorService and the feed imports drop it, so a run sees them at once.
+ */
+export interface IndicatorMatcher {
+  matchIndicators(tenantId: string, values: readonly string[]): Promise<Map<string, readonly IndicatorHit[]>>;
+}
 
 export interface DetectionSettings {
   maxEventsPerRun: number;
@@ -277,6 +286,7 @@ export class DetectionService {
       sources: SourceRepository;
     },
     private readonly sigma: SigmaService,
+    private readonly matcher: IndicatorMatcher,
     private readonly settings: DetectionSettings,
     private readonly logger: Logger,
     private readonly now: () => Date = () => new Date(),
@@ -744,36 +754,19 @@ export class DetectionService {
     );
   }
 
-  /** The live indicators among the events' field values, and a matcher per event. */
+  /** The live indicators among the events' field values (the in-memory matcher), and a matcher per event. */
   async #lookup(tenantId: string, events: DetectionMatch[]) {
     const values = new Set<string>();
     for (const e of events)
       for (const v of Object.values(e.fields ?? {})) for (const c of indicatorCandidates(v)) values.add(c);
-    const list = [...values];
-    const exact = new Map<string, { id: string; value: string }>();
-    const networks: { id: string; value: string; list: BlockList }[] = [];
-    for (let i = 0; i < list.length; i += LOOKUP_MAX_VALUES) {
-      for (const ind of await this.repos.indicators.lookup(tenantId, list.slice(i, i + LOOKUP_MAX_VALUES))) {
-        if (ind.type === 'cidr') {
-          const [net, bits] = ind.value.split('/');
-          const bl = new BlockList();
-          bl.addSubnet(net!, Number(bits), isIP(net!) === 6 ? 'ipv6' : 'ipv4');
-          networks.push({ id: ind.id, value: ind.value, list: bl });
-        } else exact.set(ind.value.toLowerCase(), { id: ind.id, value: ind.value });
-      }
-    }
+    const found = values.size ? await this.matcher.matchIndicators(tenantId, [...values]) : new Map();
     return {
       match(e: DetectionMatch): { id: string; value: string }[] {
         const out: { id: string; value: string }[] = [];
-        for (const v of Object.values(e.fields ?? {})) {
-          for (const c of indicatorCandidates(v)) {
-            const hit = exact.get(c.toLowerCase());
-            if (hit) out.push(hit);
-            const family = isIP(c);
-            if (family)
-              for (const n of networks) if (n.list.check(c, family === 6 ? 'ipv6' : 'ipv4')) out.push(n);
-          }
-        }
+        if (found.size === 0) return out;
+        for (const v of Object.values(e.fields ?? {}))
+          for (const c of indicatorCandidates(v))
+            for (const h of found.get(c) ?? []) out.push({ id: h.id, value: h.value });
         return out;
       },
     };
@@ -967,7 +960,7 @@ export class DetectionService {
       );
       const indicatorHit =
         rule.ruleType === 'ioc_match' ||
-        (values.length > 0 && (await this.repos.indicators.lookup(tenantId, values)).length > 0);
+        (values.length > 0 && (await this.matcher.matchIndicators(tenantId, values)).size > 0);
       const asset = first.sourceId ? await this.#criticality(tenantId, first.sourceId) : null;
       const seqs = events.map((e) => e.seq);
       await this.repos.alerts.create(tenantId, {

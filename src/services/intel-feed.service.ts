@@ -9,8 +9,8 @@
  *   importIndicators(kind: 'stix' | 'misp' | 'csv', paths: string[], opts?: IndicatorImportOptions)
  *     -> Promise<ImportSummary>
  *   importAttack(paths: string[], opts?: { label?: string; onProgress? }) -> Promise<ImportSummary>
- *   matchIndicators(tenantId: string, values: readonly string[]) -> Promise<Map<string, IndicatorHit[]>>
- *   invalidateMatcher(tenantId?: string): void
+ *   matchIndicators(tenantId: string, values: readonly string[]) -> Promise<Map<string, readonly IndicatorHit[]>>
+ *   invalidateMatcher(tenantId?: string | null): void
  *
  * Imports. Files are read whole (the shared feeds are at most a few MB; ATT&CK enterprise is 37 MB of JSON,
  * which JSON.parse holds comfortably); directories are walked in name order (so dated snapshots load oldest
@@ -33,18 +33,20 @@
  * windows, not snapshots, as are STIX bundles and MISP events: nothing is delisted for them.
  * `opts.snapshot` overrides the default per import.
  *
- * Matching. `matchIndicators` answers from an in-memory index of the live indicators (status active, not
- * past expiry; expiry is re-checked at match time): a hash map for exact values and, for networks, one hash
- * map per prefix length present (IPv4 and IPv6), so an IP costs one probe per distinct prefix length. The
- * global index is shared by every tenant, each tenant's own indicators have a small index of their own.
- * Indexes are loaded through the repository in keyset pages and rebuilt after `matcherTtlMs` (default 60 s)
- * or when an import of this service finishes. Why not a query per batch: the detection engine looks up
- * tens of thousands of values per pass, and the repository's `lookup` (an index probe per value plus a
- * containment test against every network) is far below the 200,000 values/s target (see bench/intel-lookup.ts).
+ * Matching. `matchIndicators` answers from in-memory indexes (src/intel/ioc/indicator-index.ts) of the live
+ * indicators (status active, not past expiry; expiry is re-checked at match time): exact values in one hash
+ * map, IPv4 networks in one map per prefix length present (with a bitset in front of the large ones), IPv6
+ * networks likewise, each value parsed once without allocating. The global index is shared by every tenant,
+ * each tenant's own indicators have a small index of their own. Indexes are loaded through the repository
+ * in keyset pages and dropped after `matcherTtlMs` (default 60 s), after an import of this service (the
+ * global one), or through `invalidateMatcher`, which IndicatorService calls after each write of a tenant's
+ * indicators; the TTL stays as the safety net for writes of other processes. Why not a query per batch: the
+ * detection engine looks up tens of thousands of values per pass, and the repository's `lookup` (an index
+ * probe per value plus a containment test against every network) is far below the 200,000 values/s target
+ * (see bench/intel-lookup.ts and docs/intel.md, "Matching").
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { canonicalIp, CASE_INSENSITIVE_INDICATOR_TYPES } from '../domain/schemas/indicator.schema.ts';
 import type { IndicatorCreate } from '../domain/schemas/indicator.schema.ts';
 import type { TechniqueUpsert } from '../domain/schemas/technique.schema.ts';
 import { ValidationError } from '../domain/errors.ts';
@@ -62,7 +64,14 @@ import {
   type FeedResult,
   type IndicatorRecord,
 } from '../intel/ioc/feeds.ts';
-import type { IndicatorRepository, LiveIndicator } from '../repositories/indicator.repository.ts';
+import {
+  combineHits,
+  IndicatorIndex,
+  MatchQuery,
+  type IndicatorHit,
+  type IndicatorHits,
+} from '../intel/ioc/indicator-index.ts';
+import type { IndicatorRepository } from '../repositories/indicator.repository.ts';
 import type { IngestionRunRepository } from '../repositories/ingestion-run.repository.ts';
 import type { TechniqueRepository } from '../repositories/technique.repository.ts';
 
@@ -138,7 +147,7 @@ export interface ImportSummary {
 }
 
 /** A live indicator matching a looked-up value. */
-export type IndicatorHit = Omit<LiveIndicator, 'expiresAt'> & { expiresAt: Date | null };
+export type { IndicatorHit };
 
 export interface IntelFeedRepos {
   indicators: IndicatorRepository;
@@ -292,153 +301,31 @@ const progress = (file: string, filesDone: number, files: number, t: Tally): Imp
 
 // ------------------------------------------------------------------------------------------ matcher
 
-type Hits = IndicatorHit[];
-
-const IPV4 = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
-
-function ipv4ToInt(ip: string): number | undefined {
-  const m = IPV4.exec(ip);
-  if (!m) return undefined;
-  let n = 0;
-  for (let i = 1; i <= 4; i++) {
-    const o = Number(m[i]);
-    if (o > 255) return undefined;
-    n = n * 256 + o;
-  }
-  return n;
-}
-
-/** Canonical (RFC 5952) IPv6 text to its four 32-bit words. */
-function ipv6Words(canonical: string): number[] {
-  const [head = '', tail] = canonical.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  const w: number[] = [];
-  for (let i = 0; i < 8; i += 2) w.push(parseInt(groups[i]!, 16) * 65536 + parseInt(groups[i + 1]!, 16));
-  return w;
-}
-
 /**
- * Key of the IPv6 network of an address (four words) for a prefix length: a number (the network number)
- * up to /32, else the masked words joined, which keeps each probe to a short string rather than 128 bits.
+ * Match each value against the indexes (global, then the tenant's own): the map holds the values (as given)
+ * that matched at least one unexpired indicator. One parse per distinct value, no promise per value.
  */
-function v6Key(w: number[], prefix: number): number | string {
-  if (prefix <= 32) return prefix === 0 ? 0 : w[0]! >>> (32 - prefix);
-  let key = String(w[0]);
-  let rest = prefix - 32;
-  for (let i = 1; i < 4 && rest > 0; i++) {
-    const take = Math.min(32, rest);
-    key += `:${take === 32 ? w[i]! : w[i]! >>> (32 - take)}`;
-    rest -= take;
+export function matchAll(
+  indexes: readonly IndicatorIndex[],
+  values: readonly string[],
+  nowMs: number,
+): Map<string, IndicatorHits> {
+  const out = new Map<string, IndicatorHits>();
+  const q = new MatchQuery();
+  const parts: IndicatorHits[] = [];
+  let last: string | undefined;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v === last) continue; // a value repeated later is matched again: same answer, no probe of `out`
+    last = v;
+    q.set(v);
+    parts.length = 0;
+    for (let k = 0; k < indexes.length; k++) indexes[k]!.collect(q, parts);
+    if (parts.length === 0) continue;
+    const hits = combineHits(parts, nowMs);
+    if (hits !== undefined) out.set(v, hits);
   }
-  return key;
-}
-
-/**
- * Key of the IPv4 network of `ip` (unsigned 32-bit) for a prefix length: the network number, `ip >>> (32 - p)`,
- * which stays below 2^30 for prefixes up to /30, so V8 keeps it a small integer (hashing a heap number is far
- * slower, and this runs once per distinct prefix length for every IP looked up).
- */
-const v4Key = (ip: number, prefix: number) => (prefix === 0 ? 0 : ip >>> (32 - prefix));
-
-/** The in-memory index of one set of live indicators. */
-class IndicatorIndex {
-  readonly exact = new Map<string, Hits>();
-  readonly v4 = new Map<number, Map<number, Hits>>();
-  readonly v6 = new Map<number, Map<number | string, Hits>>();
-  /** Top 32 bits of every IPv6 network longer than /32: an address outside them skips those probes. */
-  readonly v6Tops = new Set<number>();
-  v4Prefixes: number[] = [];
-  v6Prefixes: number[] = [];
-  size = 0;
-
-  add(row: LiveIndicator): void {
-    const hit: IndicatorHit = { ...row, expiresAt: row.expiresAt ?? null };
-    this.size += 1;
-    if (row.type === 'cidr') {
-      const slash = row.value.indexOf('/');
-      const addr = row.value.slice(0, slash);
-      const prefix = Number(row.value.slice(slash + 1));
-      const v4 = ipv4ToInt(addr);
-      if (v4 !== undefined) {
-        push(
-          getOr(this.v4, prefix, () => new Map()),
-          v4Key(v4, prefix),
-          hit,
-        );
-      } else {
-        const words = ipv6Words(addr);
-        if (prefix > 32) this.v6Tops.add(words[0]!);
-        push(
-          getOr(this.v6, prefix, () => new Map()),
-          v6Key(words, prefix),
-          hit,
-        );
-      }
-      return;
-    }
-    push(this.exact, row.value, hit);
-  }
-
-  seal(): this {
-    this.v4Prefixes = [...this.v4.keys()].sort((a, b) => b - a);
-    this.v6Prefixes = [...this.v6.keys()].sort((a, b) => b - a);
-    return this;
-  }
-
-  /** Hits for one value: `raw` as given, its lower-case form (case-insensitive types), its IP networks. */
-  match(
-    raw: string,
-    ip: string | undefined,
-    v4: number | undefined,
-    nowMs: number,
-    out: IndicatorHit[],
-  ): void {
-    const s = raw.trim();
-    collect(this.exact.get(s), nowMs, out);
-    const lower = s.toLowerCase();
-    if (lower !== s) {
-      const h = this.exact.get(lower);
-      if (h)
-        collect(
-          h.filter((x) => CASE_INSENSITIVE.has(x.type)),
-          nowMs,
-          out,
-        );
-    }
-    if (!ip) return;
-    if (ip !== s) collect(this.exact.get(ip), nowMs, out);
-    if (v4 !== undefined) {
-      for (const p of this.v4Prefixes) collect(this.v4.get(p)!.get(v4Key(v4, p)), nowMs, out);
-    } else if (this.v6Prefixes.length) {
-      const w = ipv6Words(ip);
-      const deep = this.v6Tops.has(w[0]!);
-      for (const p of this.v6Prefixes) {
-        if (p > 32 && !deep) continue;
-        collect(this.v6.get(p)!.get(v6Key(w, p)), nowMs, out);
-      }
-    }
-  }
-}
-
-const CASE_INSENSITIVE = new Set<string>(CASE_INSENSITIVE_INDICATOR_TYPES);
-
-function getOr<K, V>(m: Map<K, V>, k: K, make: () => V): V {
-  let v = m.get(k);
-  if (v === undefined) m.set(k, (v = make()));
-  return v;
-}
-
-function push<K>(m: Map<K, Hits>, k: K, hit: IndicatorHit): void {
-  const list = m.get(k);
-  if (list) list.push(hit);
-  else m.set(k, [hit]);
-}
-
-function collect(hits: Hits | undefined, nowMs: number, out: IndicatorHit[]): void {
-  if (!hits) return;
-  for (const h of hits) if (h.expiresAt === null || h.expiresAt.getTime() > nowMs) out.push(h);
+  return out;
 }
 
 interface CachedIndex {
@@ -516,11 +403,13 @@ export class IntelFeedService {
         filesDone += 1;
         opts.onProgress?.(progress(file, filesDone, files.length, t));
       }
-      this.invalidateMatcher();
       return await this.#finish(run.id, source, files.length, t, started);
     } catch (e) {
       await this.#fail(run.id, t, e);
       throw e;
+    } finally {
+      // Feed data is global; a failed import may have written some batches too.
+      this.invalidateMatcher(null);
     }
   }
 
@@ -572,28 +461,25 @@ export class IntelFeedService {
    * canonical form, case-insensitive types case-insensitively) and networks containing an IP value (IPv4
    * and IPv6). The map holds the values (as given) that matched at least one indicator.
    */
-  async matchIndicators(tenantId: string, values: readonly string[]): Promise<Map<string, IndicatorHit[]>> {
+  async matchIndicators(
+    tenantId: string,
+    values: readonly string[],
+  ): Promise<Map<string, readonly IndicatorHit[]>> {
     const [global, own] = await Promise.all([this.#index(null), this.#index(tenantId)]);
-    const nowMs = this.#now().getTime();
-    const out = new Map<string, IndicatorHit[]>();
-    for (const v of values) {
-      if (out.has(v)) continue;
-      const ip = maybeIp(v);
-      const v4 = ip === undefined || ip.includes(':') ? undefined : ipv4ToInt(ip);
-      const hits: IndicatorHit[] = [];
-      global.match(v, ip, v4, nowMs, hits);
-      if (own.size) own.match(v, ip, v4, nowMs, hits);
-      if (hits.length) out.set(v, hits);
-    }
-    return out;
+    return matchAll([global, own], values, this.#now().getTime());
   }
 
-  /** Drop the matcher's cached indexes (all, or one tenant's own) so the next match reloads them. */
-  invalidateMatcher(tenantId?: string): void {
+  /**
+   * Drop cached matcher indexes so the next match reloads them: one tenant's own (`tenantId`), the global
+   * one (`null`), or all (no argument). IndicatorService calls it after each write of a tenant's indicator,
+   * the imports after they wrote global ones; the TTL covers writes of other processes.
+   */
+  invalidateMatcher(tenantId?: string | null): void {
     if (tenantId === undefined) {
       this.#global = undefined;
       this.#own.clear();
-    } else this.#own.delete(tenantId);
+    } else if (tenantId === null) this.#global = undefined;
+    else this.#own.delete(tenantId);
   }
 
   async #index(tenantId: string | null): Promise<IndicatorIndex> {
@@ -603,7 +489,11 @@ export class IntelFeedService {
     const entry: CachedIndex = { loadedAt: nowMs, index: this.#load_index(tenantId) };
     if (tenantId === null) this.#global = entry;
     else this.#own.set(tenantId, entry);
-    entry.index.catch(() => this.invalidateMatcher(tenantId ?? undefined));
+    entry.index.catch(() => {
+      // Drop the failed load (only if it is still the cached one), so the next match retries.
+      if (tenantId === null ? this.#global === entry : this.#own.get(tenantId) === entry)
+        this.invalidateMatcher(tenantId);
+    });
     return entry.index;
   }
 
@@ -612,7 +502,7 @@ export class IntelFeedService {
     let after: string | undefined;
     for (;;) {
       const page = await this.repos.indicators.listLivePage(tenantId, after, LOAD_PAGE);
-      for (const row of page) index.add(row);
+      for (const row of page) index.add(row); // the row itself: no copy per indicator
       if (page.length < LOAD_PAGE) break;
       after = page[page.length - 1]!.id;
     }
@@ -641,7 +531,11 @@ export class IntelFeedService {
       }
     }
     const bySource = new Map<string, { type: string; value: string }[]>();
-    for (const r of records) getOr(bySource, r.source, () => []).push({ type: r.type, value: r.value });
+    for (const r of records) {
+      const list = bySource.get(r.source);
+      if (list) list.push({ type: r.type, value: r.value });
+      else bySource.set(r.source, [{ type: r.type, value: r.value }]);
+    }
     for (const [src, keep] of bySource) t.sources[src] = (t.sources[src] ?? 0) + keep.length;
     // A snapshot that rejected everything (or an empty file) says nothing about what was delisted.
     if (snapshot && records.length > 0) {
@@ -705,16 +599,4 @@ export class IntelFeedService {
       // The original error matters more than the bookkeeping one.
     }
   }
-}
-
-/** The canonical IP a value is, if it looks like one (cheap pre-checks before the full parse). */
-function maybeIp(v: string): string | undefined {
-  const s = v.trim();
-  if (s.length < 2 || s.length > 45) return undefined;
-  const c = s.charCodeAt(0);
-  const hexOrDigit = (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70) || c === 58;
-  if (!hexOrDigit) return undefined;
-  if (c <= 57 && s.charCodeAt(s.length - 1) <= 57 && !s.includes(':'))
-    return ipv4ToInt(s) === undefined ? undefined : s;
-  return s.includes(':') ? canonicalIp(s) : undefined;
 }

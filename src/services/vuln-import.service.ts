@@ -97,13 +97,19 @@ interface Counts {
 
 export class VulnImportService {
   readonly #now: () => Date;
+  readonly #onDataChanged: ((s: VulnImportSummary) => Promise<void> | void) | undefined;
 
+  /**
+   * `onDataChanged` is called after a run that inserted, updated or re-merged anything (even one that then
+   * failed): the search cache hook (VulnSearchService.invalidate).
+   */
   constructor(
     private readonly vulns: VulnerabilityRepository,
     private readonly runs: IngestionRunRepository,
-    opts: { now?: () => Date } = {},
+    opts: { now?: () => Date; onDataChanged?: (s: VulnImportSummary) => Promise<void> | void } = {},
   ) {
     this.#now = opts.now ?? (() => new Date());
+    this.#onDataChanged = opts.onDataChanged;
   }
 
   async import(
@@ -172,8 +178,7 @@ export class VulnImportService {
         ...(opts.scoreDate ? { scoreDate: opts.scoreDate } : {}),
       },
     });
-    if (fatal) throw fatal;
-    return {
+    const summary: VulnImportSummary = {
       runId: run.id,
       source: kind,
       label: opts.label ?? null,
@@ -189,6 +194,9 @@ export class VulnImportService {
       elapsedMs,
       recordsPerSecond,
     };
+    if (c.inserted + c.updated + c.refreshed > 0) await this.#onDataChanged?.(summary);
+    if (fatal) throw fatal;
+    return summary;
   }
 
   /** Every merged record, in `cve_id` order, as NDJSON lines (without the trailing newline). */

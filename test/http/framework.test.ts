@@ -104,6 +104,9 @@ const EXPECTED_API_ROUTES: [string, string, string][] = [
   ['POST', '/api/v1/users/:id/password', 'users:write'],
   ['GET', '/api/v1/vulnerabilities', 'vulnerabilities:read'],
   ['GET', '/api/v1/vulnerabilities/:cveId', 'vulnerabilities:read'],
+  ['GET', '/api/v1/vulnerabilities/:cveId/epss', 'vulnerabilities:read'],
+  ['GET', '/api/v1/vulnerabilities/search', 'vulnerabilities:read'],
+  ['GET', '/api/v1/vulnerabilities/stats', 'vulnerabilities:read'],
 ];
 
 const apiRoutes = (app: FastifyInstance): RouteEntry[] =>

@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { createContainer, type Container } from '../../src/container.ts';
 import { uuidv7 } from '../../src/domain/ids.ts';
 import type { LogEventInput } from '../../src/domain/log-event.ts';
+import type { Actor } from '../../src/services/audited.service.ts';
 import { captureLogger } from '../helpers/capture-logger.ts';
 import { createTestDb, engines, type TestDb } from '../helpers/db.ts';
 import { makeTenant } from '../helpers/fixtures.ts';
@@ -301,10 +302,40 @@ describe.each(engines())('DetectionService on %s', (engine) => {
     expect((await c.services.detection.backtest(tenant, ruleId)).hits).toBe(before.hits + 2);
   });
 
+  /** An audited writer acting in `tenantId` (an API key: no user row needed). */
+  const actorIn = (tenantId: string): Actor => ({
+    principal: {
+      kind: 'api_key',
+      id: uuidv7(),
+      name: 'api-key:detection-test',
+      platformRole: 'user',
+      tenantId,
+      role: 'admin',
+      permissions: new Set(),
+      crossTenant: false,
+    },
+    meta: {},
+  });
+
   it('an ioc_match rule raises alerts for events whose fields are live indicators (exact and CIDR)', async () => {
-    const ip = await c.repos.indicators.create(tenant, { type: 'ip', value: '203.0.113.7', source: 'test' });
-    await c.repos.indicators.create(tenant, { type: 'cidr', value: '198.51.100.0/24', source: 'test' });
-    await c.repos.indicators.create(tenant, { type: 'domain', value: 'evil.example', source: 'test' });
+    // Through IndicatorService (as the API writes them): each write drops the tenant's cached matcher index,
+    // which the alerts raised above (their indicator_hit term) have already loaded.
+    const indicators = c.services.indicators;
+    const ip = await indicators.create(
+      tenant,
+      { type: 'ip', value: '203.0.113.7', source: 'test' },
+      actorIn(tenant),
+    );
+    await indicators.create(
+      tenant,
+      { type: 'cidr', value: '198.51.100.0/24', source: 'test' },
+      actorIn(tenant),
+    );
+    await indicators.create(
+      tenant,
+      { type: 'domain', value: 'evil.example', source: 'test' },
+      actorIn(tenant),
+    );
     const rule = await c.repos.rules.create(
       tenant,
       { name: 'Known bad infrastructure', ruleType: 'ioc_match', severity: 'high' },
@@ -331,6 +362,60 @@ describe.each(engines())('DetectionService on %s', (engine) => {
     // Evaluated once: a second pass raises nothing new.
     const again = await c.services.detection.runOnce({ tenantId: tenant });
     expect(again.alertsCreated).toBe(0);
+  });
+
+  it('an ioc_match rule sees an indicator created or deactivated just before its run (no TTL wait)', async () => {
+    const own = (await makeTenant(t.db, 'Fresh')).id;
+    const rule = await c.repos.rules.create(
+      own,
+      { name: 'Fresh indicators', ruleType: 'ioc_match', severity: 'medium' },
+      'test',
+    );
+    const store = await c.logStore();
+    const event = (dst: string, host: string): LogEventInput => {
+      const e = proc(own, 'C:\\x.exe', 'x', host);
+      return { ...e, normalized: { ...e.normalized, dst_ip: dst } };
+    };
+    const hosts = async () =>
+      (await c.repos.alerts.list(own, { filters: { ruleId: rule.id }, limit: 20 })).items
+        .map((a) => a.host)
+        .sort();
+    const matcher = c.services.intelFeed;
+    await store.append({ tenantId: own, events: [event('192.0.2.55', 'F1')], quarantine: [] });
+    expect((await c.services.detection.runOnce({ tenantId: own })).alertsCreated).toBe(0);
+    expect(await matcher.matchIndicators(own, ['192.0.2.55'])).toEqual(new Map()); // cached: empty index
+
+    const created = await c.services.indicators.create(
+      own,
+      { type: 'ip', value: '192.0.2.55', source: 'test' },
+      actorIn(own),
+    );
+    await store.append({ tenantId: own, events: [event('192.0.2.55', 'F2')], quarantine: [] });
+    const fired = await c.services.detection.runOnce({ tenantId: own });
+    expect(fired).toMatchObject({ failed: 0, alertsCreated: 1 });
+    expect(await hosts()).toEqual(['F2']);
+
+    await c.services.indicators.update(own, created.id, { status: 'inactive' }, actorIn(own));
+    await store.append({ tenantId: own, events: [event('192.0.2.55', 'F3')], quarantine: [] });
+    const quiet = await c.services.detection.runOnce({ tenantId: own });
+    expect(quiet).toMatchObject({ failed: 0, runs: 1, alertsCreated: 0, alertsGrouped: 0 });
+    expect(await hosts()).toEqual(['F2']);
+
+    // Deleted: gone at once too; and another tenant's indicator never matches here.
+    await c.services.indicators.update(own, created.id, { status: 'active' }, actorIn(own));
+    await c.services.indicators.delete(own, created.id, actorIn(own));
+    await c.services.indicators.create(
+      tenant,
+      { type: 'ip', value: '192.0.2.56', source: 'test' },
+      actorIn(tenant),
+    );
+    await store.append({
+      tenantId: own,
+      events: [event('192.0.2.55', 'F4'), event('192.0.2.56', 'F5')],
+      quarantine: [],
+    });
+    expect(await c.services.detection.runOnce({ tenantId: own })).toMatchObject({ alertsCreated: 0 });
+    expect(await hosts()).toEqual(['F2']);
   });
 
   it('a threshold rule raises one alert per burst of at least `count` filtered events per group', async () => {

@@ -390,6 +390,52 @@ describe.each(engines())('IntelFeedService on %s', (engine) => {
     expect(circl[0]!.details).toMatchObject({ files: 12 });
   });
 
+  it("matches global and the tenant's own indicators, never another tenant's, and leaves out inactive ones", async () => {
+    const own = await makeTenant(t.db, 'Own');
+    const other = await makeTenant(t.db, 'Other');
+    const m = new IntelFeedService({ indicators, techniques, runs }, { matcherTtlMs: 3_600_000 });
+    await indicators.createGlobal({ type: 'cidr', value: '100.64.0.0/10', source: 'scope-test' });
+    const shared = await indicators.createGlobal({ type: 'domain', value: 'scoped.example', source: 'g' });
+    await indicators.create(own.id, { type: 'cidr', value: '100.64.1.0/24', source: 'scope-test' });
+    await indicators.create(own.id, { type: 'domain', value: 'scoped.example', source: 'own' });
+    await indicators.create(other.id, { type: 'ip', value: '100.64.1.1', source: 'scope-test' });
+    const dead = await indicators.create(own.id, {
+      type: 'ip',
+      value: '100.64.1.2',
+      source: 'scope-test',
+      status: 'inactive',
+    });
+    // (Only this test's sources: the FireHOL list imported above has 100.64.0.0/10 too.)
+    const mine = new Set(['scope-test', 'g', 'own']);
+    const seen = async (tenantId: string, v: string) =>
+      ((await m.matchIndicators(tenantId, [v])).get(v) ?? [])
+        .filter((h) => mine.has(h.source))
+        .map((h) => `${h.value} ${h.source}`)
+        .sort();
+
+    expect(await seen(own.id, '100.64.1.1')).toEqual([
+      '100.64.0.0/10 scope-test',
+      '100.64.1.0/24 scope-test',
+    ]);
+    expect(await seen(own.id, '100.64.1.2')).toEqual([
+      '100.64.0.0/10 scope-test',
+      '100.64.1.0/24 scope-test',
+    ]);
+    expect(await seen(other.id, '100.64.1.1')).toEqual(['100.64.0.0/10 scope-test', '100.64.1.1 scope-test']);
+    expect(await seen(other.id, '100.64.1.2')).toEqual(['100.64.0.0/10 scope-test']);
+    expect(await seen(own.id, 'SCOPED.example')).toEqual(['scoped.example g', 'scoped.example own']);
+    expect(await seen(other.id, 'scoped.example')).toEqual(['scoped.example g']);
+    expect((await m.matchIndicators(own.id, ['scoped.example'])).get('scoped.example')?.[0]?.id).toBe(
+      shared.id,
+    );
+
+    // Writes made behind the cache are seen after invalidateMatcher (IndicatorService calls it), not before.
+    await indicators.update(own.id, dead.id, { status: 'active' });
+    expect(await seen(own.id, '100.64.1.2')).not.toContain('100.64.1.2 scope-test');
+    m.invalidateMatcher(own.id);
+    expect(await seen(own.id, '100.64.1.2')).toContain('100.64.1.2 scope-test');
+  });
+
   it('fails the run, naming the feeds, when a CSV feed cannot be told', async () => {
     const f = join(tmp, 'mystery.csv');
     await writeFile(f, '1.2.3.4\n5.6.7.8\n');

@@ -1,5 +1,5 @@
 /**
- * `vigil intel import|export` and `vigil vuln show|stats`: vulnerability intelligence (issue 6).
+ * `vigil intel import|export` and `vigil vuln show|stats|search`: vulnerability intelligence (issue 6).
  * Thin: every command calls a service from the container.
  */
 import { createWriteStream } from 'node:fs';
@@ -7,7 +7,9 @@ import { once } from 'node:events';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { Container } from '../../container.ts';
+import { VULN_SEVERITIES, type VulnSeverity } from '../../domain/enums.ts';
 import { ValidationError } from '../../domain/errors.ts';
+import { VULN_SEARCH_MAX_LIMIT } from '../../domain/schemas/vulnerability.schema.ts';
 import type { VulnImportProgress, VulnImportSummary } from '../../services/vuln-import.service.ts';
 import {
   CSV_FEEDS,
@@ -102,6 +104,43 @@ function feedOption(value: string): CsvFeed {
   if (!(CSV_FEEDS as readonly string[]).includes(value))
     throw new InvalidArgumentError(`--feed must be one of ${CSV_FEEDS.join(', ')}.`);
   return value as CsvFeed;
+}
+
+interface SearchOptions {
+  json?: boolean;
+  severity?: VulnSeverity;
+  minCvss?: number;
+  maxCvss?: number;
+  exploited?: boolean;
+  vendor?: string;
+  publishedFrom?: string;
+  publishedTo?: string;
+  limit: number;
+}
+
+function choiceOption<T extends string>(name: string, choices: readonly T[]) {
+  return (value: string): T => {
+    if (!(choices as readonly string[]).includes(value))
+      throw new InvalidArgumentError(`--${name} must be one of ${choices.join(', ')}.`);
+    return value as T;
+  };
+}
+
+function numberOption(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max)
+      throw new InvalidArgumentError(`--${name} must be a number from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+function isoDateOption(name: string) {
+  return (value: string): string => {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value)))
+      throw new InvalidArgumentError(`--${name} must be a date YYYY-MM-DD.`);
+    return value;
+  };
 }
 
 function dateOption(value: string): string {
@@ -246,6 +285,68 @@ export function registerIntel(program: Command, ctx: CliContext): void {
         println('epss history:');
         printTable(epssHistory, ['scoreDate', 'epss', 'percentile']);
       }
+    });
+
+  v.command('search')
+    .description('fuzzy search (typos tolerated) over CVE id, title and description, best match first')
+    .argument('<query>', 'e.g. log4shell, "apache struts", CVE-2021-44228')
+    .option('--json', 'print {"results": [{"cve_id", "title", "score", ...}]}')
+    .option(
+      '--severity <severity>',
+      `one of ${VULN_SEVERITIES.join(', ')}`,
+      choiceOption('severity', VULN_SEVERITIES),
+    )
+    .option('--min-cvss <n>', 'CVSS score at least N (0-10)', numberOption('min-cvss', 0, 10))
+    .option('--max-cvss <n>', 'CVSS score at most N (0-10)', numberOption('max-cvss', 0, 10))
+    .option('--exploited', 'only vulnerabilities exploited in the wild (KEV)')
+    .option('--vendor <vendor>', 'only this vendor (exact, as in `vuln show`)')
+    .option(
+      '--published-from <date>',
+      'published on or after DATE (YYYY-MM-DD)',
+      isoDateOption('published-from'),
+    )
+    .option('--published-to <date>', 'published before DATE (YYYY-MM-DD)', isoDateOption('published-to'))
+    .option('--limit <n>', `how many results (1-${VULN_SEARCH_MAX_LIMIT})`, intOption('limit'), 20)
+    .action(async (query: string, o: SearchOptions) => {
+      const c = await ctx.container();
+      const { results } = await c.services.vulnSearch.search({
+        q: query,
+        limit: o.limit,
+        ...(o.severity ? { severity: o.severity } : {}),
+        ...(o.minCvss !== undefined ? { minCvss: o.minCvss } : {}),
+        ...(o.maxCvss !== undefined ? { maxCvss: o.maxCvss } : {}),
+        ...(o.exploited ? { exploited: true } : {}),
+        ...(o.vendor ? { vendor: o.vendor } : {}),
+        ...(o.publishedFrom ? { publishedFrom: o.publishedFrom } : {}),
+        ...(o.publishedTo ? { publishedTo: o.publishedTo } : {}),
+      });
+      if (o.json)
+        return printJson({
+          results: results.map((r) => ({
+            cve_id: r.cveId,
+            title: r.title,
+            score: r.score,
+            matched_on: r.matchedOn,
+            priority_score: r.priorityScore,
+            severity: r.severity,
+            cvss_score: r.cvssScore,
+            exploited: r.exploitedInTheWild,
+            epss_score: r.epssScore,
+            published_at: r.publishedAt,
+            vendors: r.vendors,
+          })),
+        });
+      if (results.length === 0) return println('no match');
+      printTable(
+        results.map((r) => ({
+          cve_id: r.cveId,
+          title: r.title && r.title.length > 70 ? `${r.title.slice(0, 69)}…` : r.title,
+          similarity: r.score.toFixed(3),
+          priority_score: r.priorityScore?.toFixed(3) ?? '',
+          severity: r.severity,
+        })),
+        ['cve_id', 'similarity', 'priority_score', 'severity', 'title'],
+      );
     });
 
   v.command('stats')
