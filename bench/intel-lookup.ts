@@ -13,9 +13,6 @@
  *          dropped afterwards; default: PGlite in memory)  --baseline N (values for step 4; 0 skips it)
  */
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { Database } from '../src/db/client.ts';
-import { Migrator } from '../src/db/migrator.ts';
 import type { IndicatorCreate } from '../src/domain/schemas/indicator.schema.ts';
 import { IndicatorRepository } from '../src/repositories/indicator.repository.ts';
 import { IngestionRunRepository } from '../src/repositories/ingestion-run.repository.ts';
@@ -23,6 +20,7 @@ import { TechniqueRepository } from '../src/repositories/technique.repository.ts
 import { IntelFeedService } from '../src/services/intel-feed.service.ts';
 import { withPeakRss } from './lib/rss.ts';
 import { rng } from './lib/rng.ts';
+import { openScratchDb } from './lib/scratch-db.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -77,38 +75,11 @@ function inside(net: string): string {
   return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 }
 
-async function openDb(): Promise<{ db: Database; engine: string; dispose: () => Promise<void> }> {
-  if (!args.url) {
-    const db = await Database.open({});
-    return { db, engine: 'pglite', dispose: () => db.close() };
-  }
-  const name = `vigil_bench_${process.pid}`;
-  const admin = new pg.Client({ connectionString: args.url });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const u = new URL(args.url);
-  u.pathname = `/${name}`;
-  const db = await Database.open({ url: u.toString(), pool: { max: 4 } });
-  return {
-    db,
-    engine: 'postgres',
-    dispose: async () => {
-      await db.close();
-      const c = new pg.Client({ connectionString: args.url });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
-}
-
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function main() {
-  const { db, engine, dispose } = await openDb();
+  const { db, engine, dispose } = await openScratchDb(args.url, 'lookup');
   try {
-    await new Migrator(db).migrate();
     const indicators = new IndicatorRepository(db);
     const svc = new IntelFeedService(
       { indicators, techniques: new TechniqueRepository(db), runs: new IngestionRunRepository(db) },

@@ -4,16 +4,10 @@
  * (IntelSetupService says which file is what).
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { IntelSetupService, type IntelSetupSummary } from '../../services/intel-setup.service.ts';
 import type { CliContext } from '../context.ts';
+import { dateOption, progressLine } from './intel.command.ts';
 import { printJson, printTable, println } from '../output.ts';
-
-function dateOption(value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value)))
-    throw new InvalidArgumentError('--score-date must be a date YYYY-MM-DD.');
-  return value;
-}
 
 interface SetupOptions {
   json?: boolean;
@@ -44,21 +38,18 @@ export function registerIntelSetup(program: Command, ctx: CliContext): void {
         vulnImport: c.services.vulnImport,
         intelFeed: c.services.intelFeed,
       });
-      const tty = process.stderr.isTTY === true;
-      let last = 0;
-      const summary = await setup.run(dirs, {
-        ...(o.label ? { label: o.label } : {}),
-        ...(o.scoreDate ? { scoreDate: o.scoreDate } : {}),
-        ...(o.dryRun ? { dryRun: true } : {}),
-        onProgress: (p) => {
-          const now = Date.now();
-          if (now - last < 1000) return;
-          last = now;
-          const text = `${p.kind}: ${p.fetched} read, ${p.failed} failed`;
-          process.stderr.write(tty ? `\r${text}  ` : `${text}\n`);
-        },
-      });
-      if (tty && last) process.stderr.write('\n');
+      const bar = progressLine();
+      let summary: IntelSetupSummary;
+      try {
+        summary = await setup.run(dirs, {
+          ...(o.label ? { label: o.label } : {}),
+          ...(o.scoreDate ? { scoreDate: o.scoreDate } : {}),
+          ...(o.dryRun ? { dryRun: true } : {}),
+          onProgress: (p) => bar.update(p),
+        });
+      } finally {
+        bar.done();
+      }
       if (o.json) printJson({ migrationsApplied: applied, ...summary });
       else printSummary(applied, summary, o);
       if (summary.runs.some((r) => r.status === 'failed')) process.exitCode = 1;

@@ -143,14 +143,14 @@ function isoDateOption(name: string) {
   };
 }
 
-function dateOption(value: string): string {
+export function dateOption(value: string): string {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value)))
     throw new InvalidArgumentError('--score-date must be a date YYYY-MM-DD.');
   return value;
 }
 
 /** A progress line on stderr, at most once a second: redrawn on a terminal, one line per update otherwise. */
-function progressLine() {
+export function progressLine() {
   const tty = process.stderr.isTTY === true;
   let shown = false;
   return {

@@ -320,6 +320,11 @@ class RuleCompiler {
   lowerOf(key: string): string {
     const s = this.slots.get(key);
     if (!s?.hot) throw new Error(`field ${key} is not hot`);
+    return this.#lower(s);
+  }
+
+  /** Mark a hot slot read lowered; its lowered column's name. */
+  #lower(s: Slot): string {
     s.lower ??= `l${s.value.slice(1)}`;
     this.lowered.add(s.value);
     return s.lower;
@@ -372,9 +377,7 @@ class RuleCompiler {
 
   /** A case-insensitive pattern over the lowered column (see the module comment for the equivalences). */
   #uncased(s: Slot, pattern: Extract<Node<FieldRef>, { kind: 'string' }>['pattern']): string {
-    s.lower ??= `l${s.value.slice(1)}`;
-    this.lowered.add(s.value);
-    const l = s.lower;
+    const l = this.#lower(s);
     const lit = literalText(pattern);
     if (lit !== undefined) return `${l} = lower(${this.#param(lit)})`;
     const texts = pattern.filter((x) => x.kind === 'text');
