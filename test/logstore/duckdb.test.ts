@@ -277,7 +277,7 @@ describe('DuckDbLogStore', () => {
   });
 
   describe('append: packed staging', () => {
-    it('stores text holding U+0000 exactly, beside packed events, with seqs in time order', async () => {
+    it('stores text holding U+0000 exactly, beside packed events, clustered by logsource in time order', async () => {
       const t = uuidv7();
       const events = makeEvents(t, 6).map((e, i) =>
         i === 1
@@ -290,9 +290,12 @@ describe('DuckDbLogStore', () => {
       expect(r).toMatchObject({ inserted: 6, duplicates: 0 });
       const rows = await store.readSince(t, r.lastSeq - 6, 100);
       expect(rows.map((row) => row.seq)).toEqual([1, 2, 3, 4, 5, 6].map((k) => r.lastSeq - 6 + k));
-      expect(rows.map((row) => row.id)).toEqual(events.map((e) => e.id));
-      for (const [i, row] of rows.entries()) {
-        const e = events[i]!;
+      // Clusters (app name here) in the order of their first event, time order within each: sshd (0, 2, 4),
+      // the unpackable 'x\u0000' (1), cron (3, 5).
+      const order = [0, 2, 4, 1, 3, 5];
+      expect(rows.map((row) => row.id)).toEqual(order.map((i) => events[i]!.id));
+      for (const [k, row] of rows.entries()) {
+        const e = events[order[k]!]!;
         expect(row).toMatchObject({
           raw: e.raw,
           message: e.message,
@@ -306,7 +309,7 @@ describe('DuckDbLogStore', () => {
       }
     });
 
-    it('orders a batch by time, keeps the earliest of a repeated id, and leaves no seq gap for stored ids', async () => {
+    it('orders a batch by logsource then time, keeps the earliest of a repeated id, and leaves no seq gap for stored ids', async () => {
       const t = uuidv7();
       const stored = makeEvents(t, 4, 0);
       await store.append({ tenantId: t, events: stored, quarantine: [] });
@@ -322,8 +325,10 @@ describe('DuckDbLogStore', () => {
       expect(r).toMatchObject({ inserted: 4, duplicates: 3 });
       const rows = await store.readSince(t, r.lastSeq - 4, 100);
       expect(rows.map((row) => row.seq)).toEqual([1, 2, 3, 4].map((k) => r.lastSeq - 4 + k));
-      expect(rows.map((row) => row.id)).toEqual(fresh.map((e) => e.id));
-      expect(rows[0]!.raw).toBe(fresh[0]!.raw);
+      // Clusters by app name: cron (stored[1], fresh[1], fresh[3]) came first in time, then sshd (stored[2],
+      // fresh[0], fresh[2]); the stored ids are dropped.
+      expect(rows.map((row) => row.id)).toEqual([1, 3, 0, 2].map((i) => fresh[i]!.id));
+      expect(rows[2]!.raw).toBe(fresh[0]!.raw);
     });
   });
 

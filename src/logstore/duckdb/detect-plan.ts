@@ -214,8 +214,45 @@ export class DetectPlan {
           return `CASE WHEN ${c.nodes(r.rest, 'and')} THEN ${order.length - 1} END`;
         })
         .join(', ')}]`;
+    // Groups by their logsource conjuncts, in a trie of shared leading conjuncts (channel, then EventID...):
+    // each trie node is one CASE WHEN <conjunct> THEN <its groups' rules and its children> END, so an event
+    // tests the conditions of its own channel's groups only, not those of every group (217 on the Windows
+    // rules), and a vector holding no event of a channel skips that channel's whole subtree.
+    const root = newTrieNode(undefined);
     for (const members of groups.values()) {
-      const pre = c.nodes(members[0]!.pre, 'and');
+      let at = root;
+      for (const conj of members[0]!.pre) {
+        const k = JSON.stringify(conj);
+        let next = at.children.get(k);
+        if (!next) at.children.set(k, (next = newTrieNode(conj)));
+        at = next;
+      }
+      at.groups.push(members);
+    }
+    // Children that test one field for equality with different values (EventID 4624, 4625, ...) exclude each
+    // other: they become the WHENs of ONE CASE, one list per event instead of one per child.
+    const emit = (node: TrieNode): string[] => {
+      const parts: string[] = [];
+      for (const members of node.groups) parts.push(...groupParts(members));
+      const chains = new Map<string, { values: Set<string>; whens: string[] }>();
+      for (const child of node.children.values()) {
+        const inner = emit(child);
+        if (inner.length === 0) continue;
+        const when = `WHEN ${c.node(child.conj!)} THEN ${listOf(inner)}`;
+        const eq = equality(child.conj!);
+        let chain = eq && chains.get(eq.field);
+        if (eq && !chain) chains.set(eq.field, (chain = { values: new Set(), whens: [] }));
+        // A value met twice in one chain ('Security' and 'security', uncased) is not exclusive: apart.
+        if (!eq || !chain || chain.values.has(eq.value)) parts.push(`CASE ${when} END`);
+        else {
+          chain.values.add(eq.value);
+          chain.whens.push(when);
+        }
+      }
+      for (const { whens } of chains.values()) parts.push(`CASE ${whens.join('\n')} END`);
+      return parts;
+    };
+    const groupParts = (members: readonly PlannedRule[]): string[] => {
       // Gated rules by the fields they gate on, GATE_BUCKET at a time behind one regular expression per
       // field; the others as they are.
       const byFields = new Map<string, PlannedRule[]>();
@@ -247,8 +284,9 @@ export class DetectPlan {
       }
       if (open.length) parts.push(ruleList(open));
       // Each rule once (a gate repeating them would double the statement, and DuckDB plans it per run).
-      hits.push(allOf([pre, parts.length === 1 ? parts[0]! : `flatten([${parts.join(',\n')}])`]));
-    }
+      return parts;
+    };
+    hits.push(...emit(root));
     const lowered = c.lowered;
     const struct = structType(restrict(this.#struct, slots));
     const cold = new Set<string>(['normalized']);
@@ -417,6 +455,38 @@ export function allOf(parts: readonly string[]): string {
   return sql;
 }
 
+/** A node of the logsource trie (DetectPlan.statement): a conjunct, the groups it completes, and its children. */
+interface TrieNode {
+  conj: Node<FieldRef> | undefined;
+  groups: PlannedRule[][];
+  children: Map<string, TrieNode>;
+}
+
+const newTrieNode = (conj: Node<FieldRef> | undefined): TrieNode => ({
+  conj,
+  groups: [],
+  children: new Map(),
+});
+
+/**
+ * For a conjunct that is a plain equality (one printable-ASCII text, no wildcard): the field and case mode it
+ * compares, and the value as compared (lowered when uncased). Conjuncts with the same field and different
+ * values exclude each other. ASCII only, so JavaScript and DuckDB agree on what lowering does.
+ */
+function equality(n: Node<FieldRef>): { field: string; value: string } | undefined {
+  if (n.kind !== 'string' || n.pattern.length !== 1) return undefined;
+  const part = n.pattern[0]!;
+  if (part.kind !== 'text' || !/^[\x20-\x7e]*$/.test(part.text)) return undefined;
+  return {
+    field: JSON.stringify([fieldKey(n.field), n.cased]),
+    value: n.cased ? part.text : part.text.toLowerCase(),
+  };
+}
+
+/** Lists of rule indexes as one list: the list itself, or their flattened concatenation. */
+const listOf = (parts: readonly string[]): string =>
+  parts.length === 1 ? parts[0]! : `flatten([${parts.join(',\n')}])`;
+
 /** True when some part is: `CASE WHEN a THEN TRUE WHEN b THEN TRUE ELSE c END`. */
 export function anyOf(parts: readonly string[]): string {
   if (parts.length === 0) return 'FALSE';
@@ -441,9 +511,11 @@ const GATE_MAX_FIELDS = 3;
  */
 function impliedLiterals(n: Node<FieldRef>, slots: ReadonlyMap<string, Slot>): RuleGate | undefined {
   switch (n.kind) {
-    case 'string': {
+    case 'string':
+    case 'keyword': {
+      // A keyword is a pattern over the raw event (RuleCompiler.node), read lowered like a field.
       if (n.cased) return undefined;
-      const key = fieldKey(n.field);
+      const key = fieldKey(n.kind === 'keyword' ? RAW : n.field);
       if (!slots.get(key)?.hot) return undefined;
       let best = '';
       for (const x of n.pattern) if (x.kind === 'text' && x.text.length > best.length) best = x.text;

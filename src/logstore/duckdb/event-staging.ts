@@ -11,9 +11,9 @@
  * of the program) cannot be packed without ambiguity: it goes through the per-column staging table instead,
  * unchanged. Content is never altered.
  *
- * planBatch also does in JavaScript what SQL did at a higher price: it puts the batch in time order (the order
- * seq follows and rows are stored in, so zone maps on timestamp stay tight) and keeps one event per id, so the
- * INSERT needs neither a sort, a window nor a DISTINCT ON.
+ * planBatch also does in JavaScript what SQL did at a higher price: it keeps one event per id and puts the batch
+ * in the order seq follows and rows are stored in, so the INSERT needs neither a sort, a window nor a DISTINCT ON.
+ * That order clusters the batch by logsource (see clusterKey) and keeps time order within each cluster.
  */
 import { ValidationError } from '../../domain/errors.ts';
 import { isUuid } from '../../domain/ids.ts';
@@ -44,7 +44,10 @@ export function nullBit(field: PackedField): number {
 }
 
 export interface BatchPlan {
-  /** Indexes into the batch, in insert (= seq) order: by timestamp (stable); the first of each id only. */
+  /**
+   * Indexes into the batch, in insert (= seq) order: the first of each id only, clustered by logsource key
+   * (clusters in the order of their first event), in time order within a cluster.
+   */
   order: number[];
   /** Earliest and latest event time of the batch, epoch milliseconds. */
   minMs: number;
@@ -52,9 +55,27 @@ export interface BatchPlan {
 }
 
 /**
- * Order and dedupe a (validated, non-empty) batch: by timestamp, events of the same time in the order given
- * (a log's own order); of several events with one id, the earliest is kept (the first given on a tie), as
- * DISTINCT ON (id) ORDER BY id, ts would. A batch already in time order (a log file) is not sorted.
+ * The logsource an event is clustered by in its batch: source type, Windows channel and EventID, app name.
+ *
+ * Why: detection evaluates each rule on the events of its logsource (detect-plan.ts), and DuckDB evaluates
+ * an expression a vector of 2,048 rows at a time, skipping a rule's expression only for vectors that hold
+ * none of its events. Interleaved logsources put a few events of every logsource in every vector, so every
+ * rule runs on every vector; clustered, a rule runs on the vectors of its logsource only (measured in
+ * docs/detection.md). Stored row groups span many batches, so zone maps on timestamp stay as tight.
+ */
+export function clusterKey(e: LogEventInput): string {
+  const n = e.normalized as Record<string, unknown> | null | undefined;
+  return `${e.sourceType}\u0001${scalarText(n?.channel)}\u0001${scalarText(n?.event_id)}\u0001${e.appname ?? ''}`;
+}
+
+const scalarText = (v: unknown): string =>
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+
+/**
+ * Order and dedupe a (validated, non-empty) batch. Of several events with one id, the earliest is kept (the
+ * first given on a tie), as DISTINCT ON (id) ORDER BY id, ts would. The kept events are clustered by
+ * clusterKey, clusters in the order of their first event in time; within a cluster by timestamp, events of the
+ * same time in the order given (a log's own order). A batch already in time order (a log file) is not sorted.
  */
 export function planBatch(events: readonly LogEventInput[]): BatchPlan {
   const n = events.length;
@@ -74,13 +95,18 @@ export function planBatch(events: readonly LogEventInput[]): BatchPlan {
   if (!sorted) all.sort((a, b) => ms[a]! - ms[b]!);
   // Ids compare as DuckDB compares UUIDs: case-insensitively.
   const seen = new Set<string>();
-  const order: number[] = [];
+  const clusters = new Map<string, number[]>();
   for (const i of all) {
-    const id = events[i]!.id.toLowerCase();
+    const e = events[i]!;
+    const id = e.id.toLowerCase();
     if (seen.has(id)) continue;
     seen.add(id);
-    order.push(i);
+    const key = clusterKey(e);
+    const c = clusters.get(key);
+    if (c) c.push(i);
+    else clusters.set(key, [i]);
   }
+  const order = clusters.size === 1 ? clusters.values().next().value! : [...clusters.values()].flat();
   return { order, minMs, maxMs };
 }
 
