@@ -73,8 +73,10 @@ describe('rule gates', () => {
     };
     const g = gateOf(node)!;
     expect([...g.fields.values()]).toEqual([['\\rundll32.exe'], ['rundll32.exe']]);
-    const four = ['A', 'B', 'C', 'D'].map((x) => str(field('event_data', x), 'value'));
-    expect(gateOf({ kind: 'and', items: [sysmon, { kind: 'or', items: four }] })).toBeUndefined();
+    const six = ['A', 'B', 'C', 'D', 'E', 'F'].map((x) => str(field('event_data', x), 'value'));
+    expect(gateOf({ kind: 'and', items: [sysmon, { kind: 'or', items: six }] })!.fields.size).toBe(6);
+    const seven = [...six, str(field('event_data', 'G'), 'value')];
+    expect(gateOf({ kind: 'and', items: [sysmon, { kind: 'or', items: seven }] })).toBeUndefined();
   });
 
   it('never gates on what does not imply a literal', () => {
@@ -85,13 +87,25 @@ describe('rule gates', () => {
         kind: 'and',
         items: [sysmon, { kind: 'or', items: [str(CMD, 'abc'), { kind: 'not', item: str(IMAGE, 'def') }] }],
       },
-      { kind: 'and', items: [sysmon, str(CMD, 'café')] },
+      { kind: 'and', items: [sysmon, str(CMD, 'é—')] },
       {
         kind: 'and',
         items: [sysmon, { kind: 'string', field: CMD, cased: false, pattern: [{ kind: 'any' }] }],
       },
     ];
     for (const node of cases) expect(gateOf(node), JSON.stringify(node)).toBeUndefined();
+  });
+
+  it('gates a non-ASCII literal on its longest printable ASCII run', () => {
+    // Sigma's windash turns ' -p ' into variants with an en dash, em dash, horizontal bar...
+    const node: Node<FieldRef> = {
+      kind: 'and',
+      items: [sysmon, { kind: 'or', items: [str(CMD, ' -accepteula'), str(CMD, ' \u2013AcceptEula')] }],
+    };
+    expect([...gateOf(node)!.fields.values()]).toEqual([[' -accepteula', 'accepteula']]);
+    expect([...gateOf({ kind: 'and', items: [sysmon, str(CMD, 'café crème')] })!.fields.values()]).toEqual([
+      ['caf'],
+    ]);
   });
 
   it('gates nothing when turned off', () => {
