@@ -442,7 +442,7 @@ class RuleCompiler {
    * of thousands in the SigmaHQ rule set); other text is lowered by lower() in the statement.
    */
   #lowerParam(text: string): string {
-    return ASCII.test(text) ? this.#param(text.toLowerCase()) : `lower(${this.#param(text)})`;
+    return isAscii(text) ? this.#param(text.toLowerCase()) : `lower(${this.#param(text)})`;
   }
 
   /** The backend's SQL for one leaf, reading the slots' columns; its parameters continue ours. */
@@ -456,7 +456,11 @@ class RuleCompiler {
   }
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+/** Text whose lowering JavaScript and DuckDB agree on (ASCII: A-Z to a-z, nothing else changes). */
+const isAscii = (s: string): boolean => {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+};
 
 /** True when every part is: `CASE WHEN a THEN CASE WHEN b THEN c END END`. */
 export function allOf(parts: readonly string[]): string {
