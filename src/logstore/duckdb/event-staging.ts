@@ -68,6 +68,14 @@ export function clusterKey(e: LogEventInput): string {
   return `${e.sourceType}\u0001${scalarText(n?.channel)}\u0001${scalarText(n?.event_id)}\u0001${e.appname ?? ''}`;
 }
 
+/** Same clusterKey, without building it (a shortcut: false when unsure). */
+function sameLogsource(a: LogEventInput, b: LogEventInput): boolean {
+  if (a.sourceType !== b.sourceType || a.appname !== b.appname) return false;
+  const na = a.normalized as Record<string, unknown> | null | undefined;
+  const nb = b.normalized as Record<string, unknown> | null | undefined;
+  return na?.channel === nb?.channel && na?.event_id === nb?.event_id;
+}
+
 const scalarText = (v: unknown): string =>
   typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
 
@@ -96,15 +104,22 @@ export function planBatch(events: readonly LogEventInput[]): BatchPlan {
   // Ids compare as DuckDB compares UUIDs: case-insensitively.
   const seen = new Set<string>();
   const clusters = new Map<string, number[]>();
+  let prev: LogEventInput | undefined;
+  let cluster: number[] = [];
   for (const i of all) {
     const e = events[i]!;
     const id = e.id.toLowerCase();
     if (seen.has(id)) continue;
     seen.add(id);
-    const key = clusterKey(e);
-    const c = clusters.get(key);
-    if (c) c.push(i);
-    else clusters.set(key, [i]);
+    // A log's neighbouring lines often share their logsource: then no key is built.
+    if (!prev || !sameLogsource(prev, e)) {
+      const key = clusterKey(e);
+      const c = clusters.get(key);
+      if (c) cluster = c;
+      else clusters.set(key, (cluster = []));
+      prev = e;
+    }
+    cluster.push(i);
   }
   const order = clusters.size === 1 ? clusters.values().next().value! : [...clusters.values()].flat();
   return { order, minMs, maxMs };
