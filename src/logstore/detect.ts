@@ -85,8 +85,13 @@ export function checkDetectOptions(o: DetectOptions): Required<DetectOptions> {
 
 /** A stable text key of a field reference (for de-duplicating the fields of many rules). */
 export function fieldKey(ref: FieldRef): string {
-  return JSON.stringify(ref);
+  let key = fieldKeys.get(ref);
+  if (key === undefined) fieldKeys.set(ref, (key = JSON.stringify(ref)));
+  return key;
 }
+
+/** Keys of the references seen (a plan asks for the same references' keys many times). */
+const fieldKeys = new WeakMap<FieldRef, string>();
 
 /** Every field reference a tree reads, de-duplicated, in first-seen order. */
 export function collectFields(nodes: Iterable<Node<FieldRef>>): FieldRef[] {
