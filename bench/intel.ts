@@ -17,6 +17,11 @@
  * Options: --records N  --pg URL (server to create a scratch database on; default TEST_DATABASE_URL or
  *          postgres://postgres@127.0.0.1:5432/postgres; "none" skips PostgreSQL)  --no-pglite
  *          --rounds N (times each query is run; default 5)  --no-lookup
+ *          --keep NAME (PostgreSQL: build into the database NAME, created on the server, and leave it there
+ *          with the bench's queries in a table `bench_intel_queries`)  --reuse NAME (PostgreSQL: skip steps
+ *          1 to 3 and search the database a `--keep NAME` run left, after applying any pending migration; the
+ *          queries are the same, so runs of search variants compare side by side). Drop it with
+ *          `dropdb NAME` when done.
  * Targets (issue 6): fuzzy search p95 under 30 ms on PostgreSQL at 300,000 CVEs; lookups >= 200,000 values/s.
  * Needs ../shared/data/vuln beside the project.
  */
@@ -25,7 +30,11 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
+import pg from 'pg';
 import type { VulnerabilityUpsert } from '../src/domain/schemas/vulnerability.schema.ts';
+import type { PartialVulnerability } from '../src/intel/vuln/types.ts';
+import { Database } from '../src/db/client.ts';
+import { Migrator } from '../src/db/migrator.ts';
 import { IngestionRunRepository } from '../src/repositories/ingestion-run.repository.ts';
 import { VulnerabilityRepository, type Vulnerability } from '../src/repositories/vulnerability.repository.ts';
 import { VulnImportService } from '../src/services/vuln-import.service.ts';
@@ -39,6 +48,8 @@ const { values: args } = parseArgs({
     'no-pglite': { type: 'boolean', default: false },
     'no-lookup': { type: 'boolean', default: false },
     rounds: { type: 'string', default: '5' },
+    keep: { type: 'string' },
+    reuse: { type: 'string' },
   },
 });
 const N = Number(args.records);
@@ -120,18 +131,34 @@ function synthesize(ids: string[], real: Vulnerability[], rand: () => number): V
     const kind = pick(kinds);
     const cvss = Math.round(rand() * 100) / 10;
     const year = Number(cveId.slice(4, 8));
+    const title = `${vendor} ${product} ${kind}`;
+    const description = `${kind} in ${vendor} ${product}. ${b.description!.slice(0, 400)}`;
+    const severity = severities[Math.min(3, Math.floor(cvss / 2.5))]!;
+    const publishedAt = new Date(
+      Date.UTC(Math.max(1999, Math.min(year, 2026)), Math.floor(rand() * 12), 1 + Math.floor(rand() * 28)),
+    );
+    // The same facts as a source partial (as an NDJSON import of a flat record keeps them): the EPSS import
+    // re-merges every record from its partials, and a record without any would lose its title and text.
+    const partial: PartialVulnerability = {
+      cveId,
+      sources: ['cve'],
+      title: { value: title, source: 'cve' },
+      description: { value: description, source: 'cve' },
+      cvssMetrics: [{ version: '3.1', score: cvss, vector: null, severity, source: 'cve' }],
+      affected: [{ vendor, product, source: 'cve' }],
+      publishedAt: { value: publishedAt.toISOString(), source: 'cve' },
+    };
     return {
       cveId,
-      title: `${vendor} ${product} ${kind}`,
-      description: `${kind} in ${vendor} ${product}. ${b.description!.slice(0, 400)}`,
+      title,
+      description,
       cvssScore: cvss,
-      severity: severities[Math.min(3, Math.floor(cvss / 2.5))],
+      severity,
       vendors: [vendor],
       products: [product],
-      publishedAt: new Date(
-        Date.UTC(Math.max(1999, Math.min(year, 2026)), Math.floor(rand() * 12), 1 + Math.floor(rand() * 28)),
-      ),
-      sources: ['bench'],
+      publishedAt,
+      sources: ['cve'],
+      sourceRecords: { ndjson: partial },
     };
   });
 }
@@ -144,8 +171,8 @@ interface Query {
   filters?: Record<string, unknown>;
 }
 
-async function runEngine(s: ScratchDb): Promise<void> {
-  console.log(`\n${s.engine}`);
+/** Steps 1 to 3 and the queries of step 4 (the queries depend on the real records and the random stream). */
+async function build(s: ScratchDb): Promise<Query[]> {
   const vulns = new VulnerabilityRepository(s.db);
   const runs = new IngestionRunRepository(s.db);
   const importer = new VulnImportService(vulns, runs);
@@ -192,7 +219,9 @@ async function runEngine(s: ScratchDb): Promise<void> {
     'import epss',
     `${fmt(e.fetched)} rows in ${(e.elapsedMs / 1000).toFixed(1)} s (${fmt(e.recordsPerSecond)}/s), ${fmt(e.recordsRefreshed ?? 0)} records re-merged`,
   );
-  await s.db.exec('analyze vulnerabilities');
+  // The EPSS import rewrote every record: vacuum as autovacuum would (it may be off on a bench server), so the
+  // searches do not wade through 300,000 dead row versions still in the indexes.
+  await s.db.exec('vacuum analyze vulnerabilities');
 
   // 4. queries
   const titled = real.filter((r) => r.exploitedInTheWild && r.title && r.title.split(/\s+/).length >= 3);
@@ -219,7 +248,29 @@ async function runEngine(s: ScratchDb): Promise<void> {
       { publishedFrom: new Date('2015-01-01') },
     ][i % 4]!,
   }));
-  const all = [...queries, ...filtered];
+  return [...queries, ...filtered];
+}
+
+async function runEngine(s: ScratchDb, reuse: boolean): Promise<void> {
+  console.log(`\n${s.engine}${reuse ? ' (reused database)' : ''}`);
+  const vulns = new VulnerabilityRepository(s.db);
+  let all: Query[];
+  if (reuse) {
+    const [row] = await s.db.query<{ doc: Query[] }>('select doc from bench_intel_queries');
+    if (!row) throw new Error('no bench_intel_queries in this database: build it with --keep NAME');
+    all = row.doc.map((q) =>
+      q.filters?.publishedFrom
+        ? { ...q, filters: { ...q.filters, publishedFrom: new Date(q.filters.publishedFrom as string) } }
+        : q,
+    );
+    say('table', `${fmt((await vulns.stats()).total)} records`);
+  } else {
+    all = await build(s);
+    if (args.keep) {
+      await s.db.exec('create table bench_intel_queries (doc jsonb not null)');
+      await s.db.query('insert into bench_intel_queries (doc) values ($1)', [JSON.stringify(all)]);
+    }
+  }
 
   const lat: number[] = [];
   let found = 0;
@@ -269,10 +320,32 @@ async function runEngine(s: ScratchDb): Promise<void> {
   );
 }
 
+/** --keep NAME / --reuse NAME: a database left on the server between runs (never dropped by the bench). */
+async function openNamedDb(serverUrl: string, name: string, create: boolean): Promise<ScratchDb> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name))
+    throw new Error(`--keep/--reuse: ${name} is not a plain database name`);
+  if (create) {
+    const c = new pg.Client({ connectionString: serverUrl });
+    await c.connect();
+    try {
+      await c.query(`create database ${name}`);
+    } finally {
+      await c.end();
+    }
+  }
+  const u = new URL(serverUrl);
+  u.pathname = `/${name}`;
+  const db = await Database.open({ url: u.toString(), pool: { max: 4 } });
+  await new Migrator(db).migrate(); // a reused database gets the migrations added since it was built
+  return { db, engine: 'postgres', url: u.toString(), dispose: () => db.close() };
+}
+
 async function main() {
   console.log(`vigil bench:intel — ${fmt(N)} vulnerability records`);
   const engines: (() => Promise<ScratchDb>)[] = [];
-  if (PG !== 'none') engines.push(() => openScratchDb(PG, 'intel'));
+  const named = args.reuse ?? args.keep;
+  if (PG !== 'none')
+    engines.push(() => (named ? openNamedDb(PG, named, !args.reuse) : openScratchDb(PG, 'intel')));
   if (!args['no-pglite']) engines.push(() => openScratchDb());
   for (const open of engines) {
     let s: ScratchDb;
@@ -283,7 +356,7 @@ async function main() {
       continue;
     }
     try {
-      await runEngine(s);
+      await runEngine(s, s.engine === 'postgres' && args.reuse !== undefined);
     } finally {
       await s.dispose();
     }
