@@ -4,7 +4,7 @@
  *
  * Tables (no primary key on events: an ART index costs ~3x on append; see append()):
  *   log_events          the events, in commit (= seq) order; row-group zone maps on timestamp and seq prune
- *                       time-range and readSince scans, each batch is inserted sorted by timestamp
+ *                       time-range and readSince scans, each batch is inserted clustered by logsource, by timestamp within each (planBatch)
  *   log_quarantine      rejected records (bounded raw bytes, reason, position)
  *   ingest_checkpoints  per-stream read positions, committed with the events they cover
  *
