@@ -205,7 +205,6 @@ export class DetectPlan {
     // Hot fields used: their struct paths, their text and (when read case-insensitively) lowered columns.
     const slots = [...used].map((k) => this.#slots.get(k)!).filter((s) => s.hot && s.ref.kind === 'json');
     const columns = [...used].map((k) => this.#slots.get(k)!).filter((s) => s.hot && s.ref.kind === 'column');
-    const hits: string[] = [];
     const order: PlannedRule[] = [];
     const ruleList = (rs: readonly PlannedRule[]) =>
       `[${rs
@@ -286,7 +285,7 @@ export class DetectPlan {
       // Each rule once (a gate repeating them would double the statement, and DuckDB plans it per run).
       return parts;
     };
-    hits.push(...emit(root));
+    const hits = emit(root);
     const lowered = c.lowered;
     const struct = structType(restrict(this.#struct, slots));
     const cold = new Set<string>(['normalized']);
