@@ -252,6 +252,89 @@ describe('logsource dispatch (one statement, many logsources)', () => {
   });
 });
 
+describe('literal searches of one column merged into one regular expression', () => {
+  const starts = (f: FieldRef, text: string): Node<FieldRef> => ({
+    kind: 'string',
+    field: f,
+    cased: false,
+    pattern: [{ kind: 'text', text }, { kind: 'any' }],
+  });
+  const or = (...items: Node<FieldRef>[]): Node<FieldRef> => ({ kind: 'or', items });
+  // Regex metacharacters in the values, anchors at either end, a non-ASCII value and an equality left apart.
+  const rules: DetectionRuleInput[] = [
+    {
+      key: 'list',
+      node: or(
+        str(CMD, 'a.b'),
+        starts(CMD, 'C:\\Tools\\'),
+        str(CMD, '(x|y)', 'ends'),
+        str(CMD, 'ÄRGER'),
+        str(CMD, 'exact', 'eq'),
+        str(IMAGE, 'evil.exe', 'ends'),
+        str(CMD, '[z]*+?{1}^$'),
+      ),
+    },
+    { key: 'not-list', node: { kind: 'not', item: or(str(CMD, 'q'), str(CMD, 'r'), str(CMD, 's')) } },
+  ];
+  const events = [
+    'xx A.B yy', // contains a.b
+    'aXb', // a regex '.' would match: must not
+    'c:\\tools\\run', // starts with
+    'run c:\\tools\\', // not at the start
+    'end (X|Y)', // ends with
+    '(x|y) not at the end',
+    'big ärger', // the non-ASCII value (lowered by DuckDB)
+    'EXACT',
+    'exact and more',
+    'has [Z]*+?{1}^$ inside',
+    'qrs', // all three of the negated list
+    'nothing',
+  ].map((cmd, i) =>
+    makeEvent(TENANT, i, {
+      raw: cmd,
+      sourceType: 'windows_event',
+      appname: null,
+      normalized: { event_data: { CommandLine: cmd, ...(i === 11 ? { Image: 'C:\\EVIL.EXE' } : {}) } },
+    }),
+  );
+
+  it('compiles the runs into one regexp_matches per column, leaving the rest', () => {
+    const plan = new DetectPlan(rules);
+    const sql = plan.statement(plan.rules).sql;
+    const hits = sql.slice(sql.indexOf('hits AS'));
+    expect(hits.match(/regexp_matches\(/g)?.length).toBe(2); // the list's CMD run, the negated list
+    expect(hits).toMatch(/contains\(l\d+, lower\(\$\d+\)\)/); // the non-ASCII value, apart
+    expect(hits).toMatch(/l\d+ = \$\d+/); // the equality
+    expect(hits).toMatch(/ends_with\(l\d+, \$\d+\)/); // the one value of IMAGE
+    expect(hits.match(/starts_with\(|contains\(l\d+, \$/g)).toBeNull();
+  });
+
+  it('finds the same events as one search per value', async () => {
+    const found: Record<string, number[]>[] = [];
+    for (const detectTextRuns of [true, false]) {
+      const store = new DuckDbLogStore(':memory:', { detectTextRuns });
+      await store.init();
+      try {
+        await store.append({ tenantId: TENANT, events, quarantine: [] });
+        const r = await store.detect(TENANT, rules, { afterSeq: 0, uptoSeq: await store.maxSeq(TENANT) });
+        expect(r.errors.size).toBe(0);
+        found.push(
+          Object.fromEntries(
+            [...r.matches].map(([k, m]) => [k, m.events.map((e) => events.findIndex((x) => x.id === e.id))]),
+          ),
+        );
+      } finally {
+        await store.close();
+      }
+    }
+    expect(found[0]).toEqual({
+      list: [0, 2, 4, 6, 7, 9, 11],
+      'not-list': [0, 1, 4, 5, 7, 11],
+    });
+    expect(found[1]).toEqual(found[0]);
+  });
+});
+
 const SHARED = resolve(import.meta.dirname, '../../../shared/data');
 const RULES = join(SHARED, 'detection_rules/sigma');
 const REGRESSION = join(SHARED, 'sigma_logs/sigmahq_regression_data');
@@ -274,7 +357,7 @@ describe.skipIf(!present)('gates on every Windows SigmaHQ rule (../shared/data)'
     for (const s of stores) await s.close();
   });
 
-  it('one statement of all the rules finds the same matches with gates on and off', async () => {
+  it('one statement of all the rules finds the same matches with gates and merged searches on and off', async () => {
     const events: LogEventInput[] = [];
     for (const f of [...jsonFiles(REGRESSION), ...jsonFiles(OTRF).slice(0, 8)])
       for await (const b of readEvents(f, TENANT, { format: 'auto', timezone: 'UTC' }))
@@ -284,7 +367,11 @@ describe.skipIf(!present)('gates on every Windows SigmaHQ rule (../shared/data)'
       .filter((r) => r.rule.logsource.product?.toLowerCase() === 'windows')
       .map((r, i) => ({ key: `${i}:${r.rule.id ?? ''}`, node: r.node }));
     const run = async (gateBucket: number): Promise<DetectResult> => {
-      const store = new DuckDbLogStore(':memory:', { detectGateBucket: gateBucket });
+      // Without gates, also without merged literal searches: the plainest statement is the reference.
+      const store = new DuckDbLogStore(':memory:', {
+        detectGateBucket: gateBucket,
+        ...(gateBucket === 0 ? { detectTextRuns: false } : {}),
+      });
       stores.push(store);
       await store.init();
       for (let i = 0; i < events.length; i += 5000)

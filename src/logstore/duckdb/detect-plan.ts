@@ -80,6 +80,8 @@ export const GATE_BUCKET = 16;
 export interface DetectPlanOptions {
   /** Rules per gate test; 0 turns gates off (every rule of a group is evaluated on each of its events). */
   gateBucket?: number;
+  /** Merge an OR's literal searches of one column into one regular expression (default true; see #orParts). */
+  textRuns?: boolean;
 }
 
 /** A statement for a set of rules, and its parameters after the fixed four. */
@@ -101,12 +103,14 @@ export class DetectPlan {
   #struct: StructNode = new Map();
 
   readonly #gateBucket: number;
+  readonly #textRuns: boolean;
 
   constructor(inputs: readonly DetectionRuleInput[], opts: DetectPlanOptions = {}) {
     const bucket = opts.gateBucket ?? GATE_BUCKET;
     if (!Number.isInteger(bucket) || bucket < 0)
       throw new Error(`gateBucket must be an integer >= 0, got ${bucket}`);
     this.#gateBucket = bucket;
+    this.#textRuns = opts.textRuns ?? true;
     // 1. Which fields are hot: every path of normalized that the struct can carry.
     const refs = new Map<string, FieldRef>();
     const addRef = (r: FieldRef) => refs.set(fieldKey(r), r);
@@ -179,7 +183,7 @@ export class DetectPlan {
     // 3. Compile each rule once alone: what cannot compile is this rule's error, not the statement's.
     for (const r of this.rules) {
       try {
-        const c = new RuleCompiler(this.#slots, FIXED_PARAMS);
+        const c = new RuleCompiler(this.#slots, FIXED_PARAMS, this.#textRuns);
         c.nodes(r.pre, 'and');
         c.nodes(r.rest, 'and');
         for (const f of r.fields)
@@ -192,7 +196,7 @@ export class DetectPlan {
 
   /** The statement that evaluates `rules` (compiled ones) over one range of events. */
   statement(rules: readonly PlannedRule[]): DetectStatement {
-    const c = new RuleCompiler(this.#slots, FIXED_PARAMS);
+    const c = new RuleCompiler(this.#slots, FIXED_PARAMS, this.#textRuns);
     const used = new Set<string>();
     const groups = new Map<string, PlannedRule[]>();
     for (const r of rules) {
@@ -309,7 +313,7 @@ export class DetectPlan {
       .join('');
     const sql = `
 WITH scan AS (
-  SELECT ${uniqBase.join(', ')}${slots.length ? `, json_transform(normalized, '${struct}') AS t` : ''}
+  SELECT ${uniqBase.join(', ')}${slots.length ? `, json_transform(normalized, ${c.param(struct)}) AS t` : ''}
   FROM log_events WHERE tenant_id = $1::UUID AND seq > $2 AND seq <= $3
 ), fields AS (
   SELECT ${[...uniqBase, ...fieldCols].join(', ')} FROM scan
@@ -341,6 +345,7 @@ class RuleCompiler {
   constructor(
     private readonly slots: ReadonlyMap<string, Slot>,
     private readonly offset: number,
+    private readonly textRuns = true,
   ) {}
 
   #param(v: unknown): string {
@@ -381,8 +386,56 @@ class RuleCompiler {
    */
   nodes(items: readonly Node<FieldRef>[], kind: 'and' | 'or'): string {
     if (items.length === 0) return kind === 'and' ? 'TRUE' : 'FALSE';
+    if (kind === 'or' && this.textRuns && items.length >= TEXT_RUN_MIN) return anyOf(this.#orParts(items));
     const parts = items.map((i) => this.node(i));
     return kind === 'and' ? allOf(parts) : anyOf(parts);
+  }
+
+  /**
+   * An OR's items, where TEXT_RUN_MIN or more of them search one lowered column for a literal (contains,
+   * starts_with, ends_with: Sigma's value lists) are ONE regexp_matches of their alternation, at the place of
+   * the first: `contains(l, 'a') OR starts_with(l, 'b') OR ends_with(l, 'c')` is `regexp_matches(l,
+   * 'a|^b|c$')` (RE2: `^` and `$` anchor the whole text, the literals escaped). An OR's truthiness does not
+   * depend on the order of its items, and both forms are NULL exactly when the column is. One node instead of
+   * one per value: the SigmaHQ lists hold 19,000 such values, which DuckDB binds and folds at every run, and
+   * evaluates one node at a time per vector.
+   */
+  #orParts(items: readonly Node<FieldRef>[]): string[] {
+    const alts = items.map((i) => this.#literalRun(i));
+    const byColumn = new Map<string, number[]>();
+    alts.forEach((a, i) => {
+      if (a) byColumn.set(a.slot.value, [...(byColumn.get(a.slot.value) ?? []), i]);
+    });
+    const parts: string[] = [];
+    const merged = new Set<number>();
+    items.forEach((item, i) => {
+      if (merged.has(i)) return;
+      const a = alts[i];
+      const run = a && byColumn.get(a.slot.value)!;
+      if (!a || !run || run.length < TEXT_RUN_MIN) {
+        parts.push(this.node(item));
+        return;
+      }
+      for (const j of run) merged.add(j);
+      const re = [...new Set(run.map((j) => alts[j]!.re))].join('|');
+      parts.push(`regexp_matches(${this.#lower(a.slot)}, ${this.#param(re)})`);
+    });
+    return parts;
+  }
+
+  /** A case-insensitive search of a hot column for one printable ASCII literal, as an RE2 alternative. */
+  #literalRun(n: Node<FieldRef>): { slot: Slot; re: string } | undefined {
+    if ((n.kind !== 'string' && n.kind !== 'keyword') || n.cased) return undefined;
+    const s = this.#slot(n.kind === 'string' ? n.field : RAW);
+    if (!s.hot) return undefined;
+    const p = n.pattern;
+    const texts = p.filter((x) => x.kind === 'text');
+    if (texts.length !== 1 || p.some((x) => x.kind === 'one')) return undefined;
+    const first = p[0]!.kind === 'any';
+    const last = p[p.length - 1]!.kind === 'any';
+    const text = (texts[0] as { text: string }).text;
+    if ((!first && !last) || !PRINTABLE_ASCII.test(text)) return undefined;
+    return { slot: s, re: `${first ? '' : '^'}${escapeRegex(text.toLowerCase())}${last ? '' : '$'}` };
   }
 
   node(n: Node<FieldRef>): string {
@@ -595,11 +648,17 @@ export function gateRegex(literals: readonly string[]): string {
   const uniq = [...new Set(literals)].sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
   const kept: string[] = [];
   for (const l of uniq) if (!kept.some((k) => l.includes(k))) kept.push(l);
-  return kept
-    .sort()
-    .map((l) => l.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&'))
-    .join('|');
+  return kept.sort().map(escapeRegex).join('|');
 }
+
+/** Literal text as an RE2 pattern (its metacharacters escaped). */
+const escapeRegex = (l: string): string => l.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
+
+/** Text an RE2 literal carries as it is, and whose lowering JavaScript and DuckDB agree on. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
+
+/** Items of one OR searching one column for literals from which on they are one regular expression. */
+const TEXT_RUN_MIN = 3;
 
 // ------------------------------------------------------------------------------------------ the struct
 
