@@ -193,6 +193,8 @@ describe('logsource dispatch (one statement, many logsources)', () => {
     win(3, 'Microsoft-Windows-Sysmon/Operational', 1, 'process', { CommandLine: 'whoami /all' }),
     win(4, 'SECURITY', 4625, 'failed logon carol', { TargetUserName: 'carol' }),
     win(5, 'System', 7045, 'service sekurlsa::logonpasswords', {}),
+    // DuckDB's lower() turns İ (U+0130) into i: the raw text's case-insensitive gate must let it through.
+    win(6, 'System', 7045, 'service MİMİKATZ', {}),
   ];
   const rules: DetectionRuleInput[] = [
     { key: 'logon', node: and(SECURITY(), eventId('4624')) },
@@ -217,7 +219,7 @@ describe('logsource dispatch (one statement, many logsources)', () => {
     'failed-lower': 2,
     'any-security': 4,
     whoami: 1,
-    keyword: 2,
+    keyword: 3,
     'keyword-security': 1,
   };
 

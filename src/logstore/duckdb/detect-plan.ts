@@ -280,7 +280,7 @@ export class DetectPlan {
           const bucket = rs.slice(i, i + this.#gateBucket);
           const tests = keys.map((f) => {
             const re = gateRegex(bucket.flatMap((r) => r.gate!.fields.get(f)!));
-            return `regexp_matches(${c.lowerOf(f)}, ${c.param(re)})`;
+            return c.gateTest(f, re);
           });
           parts.push(`CASE WHEN ${anyOf(tests)} THEN ${ruleList(bucket)} END`);
         }
@@ -320,13 +320,13 @@ WITH scan AS (
 ), lowered AS (
   SELECT *${lowerCols.length ? ', ' + lowerCols.join(', ') : ''} FROM fields
 ), hits AS (
-  SELECT *, flatten([${hits.length ? hits.join(',\n') : 'NULL::INTEGER[]'}]) AS hit_list FROM lowered
+  SELECT seq, id, "timestamp", host, hostname, source_id, normalized${requested}, flatten([${hits.length ? hits.join(',\n') : 'NULL::INTEGER[]'}]) AS hit_list FROM lowered
 ), matched AS (
   SELECT unnest(hit_list) AS r, * EXCLUDE (hit_list) FROM hits
 )
 SELECT r, seq, id::VARCHAR AS id, "timestamp", host, hostname, source_id::VARCHAR AS source_id,
   json_extract_string(normalized, '$.src_ip') AS src_ip, json_extract_string(normalized, '$.dst_ip') AS dst_ip,
-  json_extract_string(normalized, '$.user') AS usr${requested},
+  json_extract_string(normalized, '$.user') AS usr${[...fieldColumns.values()].map((q) => `, ${q}`).join('')},
   count(*) OVER (PARTITION BY r) AS total
 FROM matched WHERE r IS NOT NULL
 QUALIFY row_number() OVER (PARTITION BY r ORDER BY seq) <= $4
@@ -358,15 +358,28 @@ class RuleCompiler {
     return this.#param(v);
   }
 
-  /** The lowered column of a hot field (computed once per event by the statement). */
-  lowerOf(key: string): string {
+  /**
+   * A gate's test: the lowered hot field matches `re` (an alternation of lower-case printable ASCII literals,
+   * gateRegex). The raw text is not lowered for it: lowering every event's raw text (1.5 KB on average for
+   * Windows events) cost as much as the search itself, and only keyword rules read it, behind their gates.
+   * The raw text is searched case-insensitively instead, which finds at least what the lowered text would:
+   * RE2's (?i) matches each ASCII letter in both cases (and K, U+212A, with k), and the one other character
+   * that DuckDB's lower() turns into ASCII, İ (U+0130, to i), is added to each i. It may find more (ſ, U+017F,
+   * with s), which a gate may: the rules behind it decide.
+   */
+  gateTest(key: string, re: string): string {
     const s = this.slots.get(key);
     if (!s?.hot) throw new Error(`field ${key} is not hot`);
-    return this.#lower(s);
+    if (isRaw(s)) return `regexp_matches("raw", ${this.#param(`(?i)(?:${re.replaceAll('i', '[iİ]')})`)})`;
+    return `regexp_matches(${this.#lower(s)}, ${this.#param(re)})`;
   }
 
-  /** Mark a hot slot read lowered; its lowered column's name. */
+  /**
+   * Mark a hot slot read lowered; its lowered column's name. The raw text is lowered where a rule reads it
+   * (behind a gate, on the few events that pass it), not for every event (see gateTest).
+   */
   #lower(s: Slot): string {
+    if (isRaw(s)) return 'lower("raw")';
     s.lower ??= `l${s.value.slice(1)}`;
     this.lowered.add(s.value);
     return s.lower;
@@ -507,6 +520,8 @@ class RuleCompiler {
     return frag.sql;
   }
 }
+
+const isRaw = (s: Slot): boolean => s.ref.kind === 'column' && s.ref.column === 'raw';
 
 /** Text whose lowering JavaScript and DuckDB agree on (ASCII: A-Z to a-z, nothing else changes). */
 const isAscii = (s: string): boolean => {
