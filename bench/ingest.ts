@@ -217,11 +217,13 @@ async function main() {
       result,
       peak: p3,
       start: s3,
+      quarters,
     } = await withPeakRss(() => c3.services.logIngest.ingestFile({ tenant: t3.slug }, big));
     say(
       `multi-GB file (${mb(statSync(big).size)})`,
       `${fmt(result.eventsPerSecond)} events/s, peak RSS ${mb(p3)} (start ${mb(s3)})`,
     );
+    say('  peak RSS by quarter of the run', quarters.map(mb).join(', '));
     await c3.close();
   } else {
     say('multi-GB file', 'skipped (pass --big-gb 2 to run it)');

@@ -1,13 +1,25 @@
-/** Samples RSS every 50 ms while `fn` runs: the peak memory of a bench step. */
+/**
+ * Samples RSS every 50 ms while `fn` runs: the peak memory of a bench step, and the peak of each quarter of
+ * its run (a plateau in the later quarters shows memory bounded whatever the input's length).
+ */
 export async function withPeakRss<T>(
   fn: () => Promise<T>,
-): Promise<{ result: T; peak: number; start: number }> {
+): Promise<{ result: T; peak: number; start: number; quarters: number[] }> {
   const start = process.memoryUsage().rss;
-  let peak = start;
-  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  const t0 = performance.now();
+  const samples: [number, number][] = [];
+  const sample = () => samples.push([performance.now() - t0, process.memoryUsage().rss]);
+  const t = setInterval(sample, 50);
   try {
     const result = await fn();
-    return { result, peak: Math.max(peak, process.memoryUsage().rss), start };
+    sample();
+    const total = performance.now() - t0;
+    const quarters = [0, 1, 2, 3].map((q) =>
+      samples
+        .filter(([at]) => at >= (q * total) / 4 && at <= ((q + 1) * total) / 4)
+        .reduce((m, [, rss]) => Math.max(m, rss), 0),
+    );
+    return { result, peak: Math.max(start, ...samples.map(([, rss]) => rss)), start, quarters };
   } finally {
     clearInterval(t);
   }
