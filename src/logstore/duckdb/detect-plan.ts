@@ -20,8 +20,9 @@
  * lower(p)` (DuckDB lowers both sides with lower()'s function), and a single wildcard run at either end becomes
  * contains / starts_with / ends_with, what DuckDB's own LIKE optimisation does with constant patterns. Other
  * nodes (regex, number, null, exists, fieldref, keyword, cased patterns) go through the backend unchanged.
- * Every value is a parameter; the only rule text in the SQL are JSON path segments, checked by the backend's
- * defaultFieldSql (its strict segment check) before they reach the struct literal.
+ * Every value is a parameter, json_transform's struct type included; the only rule text in the SQL are JSON path
+ * segments (the struct's field names, cold fields' paths), checked by the backend's defaultFieldSql (its strict
+ * segment check) first.
  */
 import type { FieldRef, Node } from '../../sigma/ir.ts';
 import { EVENT_TEXT_COLUMNS, literalText } from '../../sigma/ir.ts';
