@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import duckdb from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UnavailableError, ValidationError } from '../../src/domain/errors.ts';
 import { uuidv7 } from '../../src/domain/ids.ts';
@@ -277,6 +278,49 @@ describe('DuckDbLogStore', () => {
   });
 
   describe('append: packed staging', () => {
+    it('stores each batch in seq order, once the stored side of the id check outgrows the batch too', async () => {
+      // The order a later scan reads: a batch clustered by logsource must stay so on disk (detection skips a
+      // vector's other logsources). A hash join's output is in no order, and DuckDB builds it on the smaller
+      // side: the batch, once the table is large.
+      const dir = mkdtempSync(join(tmpdir(), 'vigil-duckdb-order-'));
+      const path = join(dir, 'logs.duckdb');
+      const s = new DuckDbLogStore(path, { threads: 2 });
+      await s.init();
+      const t = uuidv7();
+      try {
+        for (let k = 0; k < 6; k++)
+          await s.append({ tenantId: t, events: makeEvents(t, 10_000, k * 10_000), quarantine: [] });
+        const next = makeEvents(t, 10_000, 60_000);
+        await s.append({ tenantId: t, events: next.slice(0, 10), quarantine: [] });
+        // Ten ids stored already: the anti-join path.
+        expect(await s.append({ tenantId: t, events: next, quarantine: [] })).toMatchObject({
+          inserted: 9_990,
+          duplicates: 10,
+        });
+        expect(
+          (await s.append({ tenantId: t, events: makeEvents(t, 10_000, 70_000), quarantine: [] })).inserted,
+        ).toBe(10_000);
+      } finally {
+        await s.close();
+      }
+      const inst = await duckdb.DuckDBInstance.create(path);
+      try {
+        const c = await inst.connect();
+        const r = await c.runAndReadAll(
+          `SELECT count(*) FILTER (WHERE d <> 1), count(*),
+             count(*) FILTER (WHERE appname IS DISTINCT FROM prev)
+           FROM (SELECT seq - lag(seq) OVER (ORDER BY rowid) AS d, appname, lag(appname) OVER (ORDER BY rowid) AS prev
+                 FROM log_events)`,
+        );
+        // In seq order on disk, and two clusters (sshd, cron) per batch: 9 batches, 18 runs of one app name.
+        expect(r.getRowsJS()[0]!.map(Number)).toEqual([0, 80_000, 18]);
+        c.closeSync();
+      } finally {
+        inst.closeSync();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 60_000);
+
     it('stores text holding U+0000 exactly, beside packed events, clustered by logsource in time order', async () => {
       const t = uuidv7();
       const events = makeEvents(t, 6).map((e, i) =>

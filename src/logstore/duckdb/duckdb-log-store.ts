@@ -211,15 +211,28 @@ function packedField(field: PackedField, cast = ''): string {
 }
 
 /**
- * New ids only: an anti-join on (tenant, id) limited to the batch's time range (a re-ingested event has the
- * same id and timestamp, so zone maps on timestamp prune the scan to a few row groups). The batch is already
- * ordered and free of repeated ids (planBatch), so seq is simply base + ordinal; when the anti-join drops some
- * rows, #appendLocked closes the gaps.
+ * The stored events of the batch's time range: a re-ingested event has the same id and timestamp, so zone maps
+ * on timestamp prune the scan to a few row groups.
  */
-const NEW_ONLY = `ANTI JOIN (
-  SELECT id FROM ${EVENTS_TABLE} WHERE tenant_id = $tenant::UUID AND "timestamp" BETWEEN $min AND $max) e ON e.id = x.id`;
+const IN_RANGE = `SELECT id FROM ${EVENTS_TABLE} WHERE tenant_id = $tenant::UUID AND "timestamp" BETWEEN $min AND $max`;
 
-const INSERT_PACKED = `INSERT INTO ${EVENTS_TABLE}
+/** How many staged ids are stored already (usually none). */
+const STORED_COUNT = `SELECT count(*) FROM (
+  SELECT split_part(p, chr(0), 1)::UUID AS id FROM stage_packed UNION ALL SELECT id::UUID FROM stage_events
+) x SEMI JOIN (${IN_RANGE}) e ON e.id = x.id`;
+
+/**
+ * The batch is already ordered and free of repeated ids (planBatch), so seq is simply base + ordinal, and the
+ * rows are stored in that order: a vector of a later scan holds one or a few logsources (detection skips the
+ * others' rules). Usually no staged id is stored yet, and the insert is a plain scan of the staging table, which
+ * DuckDB keeps in order. Otherwise an anti-join drops the stored ids and ORDER BY restores the order (a hash
+ * join's output is in no particular order: with the stored side the smaller, it is built on the batch and
+ * emits from its hash table), and #appendLocked closes the gaps in seq.
+ */
+const newOnly = (anti: boolean): string =>
+  anti ? `ANTI JOIN (${IN_RANGE}) e ON e.id = x.id\nORDER BY x.ord` : '';
+
+const insertPacked = (anti: boolean): string => `INSERT INTO ${EVENTS_TABLE}
 SELECT $tenant::UUID, x.id, $base + x.ord, make_timestamptz(CAST(x.ms AS BIGINT) * 1000), ${packedField('raw')},
   ${packedField('appname')}, ${packedField('file')}, ${packedField('host')}, ${packedField('hostname')},
   ${packedField('message')}, x.procid, ${packedField('source_type')}, ${packedField('normalized', '::JSON')},
@@ -227,13 +240,13 @@ SELECT $tenant::UUID, x.id, $base + x.ord, make_timestamptz(CAST(x.ms AS BIGINT)
   ${packedField('original', '::JSON')}
 FROM (SELECT s, s[1]::UUID AS id, ms, procid, nulls, ord
       FROM (SELECT string_split(p, chr(0)) AS s, ms, procid, nulls, ord FROM stage_packed)) x
-${NEW_ONLY}`;
+${newOnly(anti)}`;
 
-const INSERT_UNPACKED = `INSERT INTO ${EVENTS_TABLE}
+const insertUnpacked = (anti: boolean): string => `INSERT INTO ${EVENTS_TABLE}
 SELECT $tenant::UUID, x.id, $base + x.ord, x.ts, x.raw, x.appname, x.file, x.host, x.hostname, x.message, x.procid,
   x.source_type, x.normalized::JSON, x.metadata::JSON, current_timestamp, x.source_id::UUID, x.original::JSON
 FROM (SELECT * REPLACE (id::UUID AS id) FROM stage_events) x
-${NEW_ONLY}`;
+${newOnly(anti)}`;
 
 /** Renumber this batch's rows (seq > base) to base + 1, base + 2, ... keeping their order. */
 const CLOSE_SEQ_GAPS = `UPDATE ${EVENTS_TABLE} SET seq = r.new_seq
@@ -433,8 +446,12 @@ export class DuckDbLogStore implements LogStore {
           min: new DuckDBTimestampTZValue(BigInt(events.minMs) * 1000n),
           max: new DuckDBTimestampTZValue(BigInt(events.maxMs) * 1000n),
         };
-        if (events.p.length > 0) inserted += (await w.run(INSERT_PACKED, params)).rowsChanged;
-        if (events.unpacked.length > 0) inserted += (await w.run(INSERT_UNPACKED, params)).rowsChanged;
+        const { tenant, base: b, min, max } = params;
+        const anti = Number(await scalar(w, STORED_COUNT, { tenant, min, max })) > 0;
+        const insertParams = anti ? params : { tenant, base: b };
+        if (events.p.length > 0) inserted += (await w.run(insertPacked(anti), insertParams)).rowsChanged;
+        if (events.unpacked.length > 0)
+          inserted += (await w.run(insertUnpacked(anti), insertParams)).rowsChanged;
         // Ids already stored left holes in base + ordinal: close them (rare: a partly re-ingested batch).
         if (inserted > 0 && inserted < events.count) {
           await w.run(CLOSE_SEQ_GAPS, { base: BigInt(base) });
