@@ -411,7 +411,7 @@ class RuleCompiler {
    * the first: `contains(l, 'a') OR starts_with(l, 'b') OR ends_with(l, 'c')` is `regexp_matches(l,
    * 'a|^b|c$')` (RE2: `^` and `$` anchor the whole text, the literals escaped). An OR's truthiness does not
    * depend on the order of its items, and both forms are NULL exactly when the column is. One node instead of
-   * one per value: the SigmaHQ lists hold 19,000 such values, which DuckDB binds and folds at every run, and
+   * one per value: the SigmaHQ Windows rules hold 26,000 such values, which DuckDB binds and folds at every run, and
    * evaluates one node at a time per vector.
    */
   #orParts(items: readonly Node<FieldRef>[]): string[] {
@@ -674,7 +674,7 @@ const escapeRegex = (l: string): string => l.replace(/[\\^$.|?*+()[\]{}]/g, '\\$
 const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 
 /** Items of one OR searching one column for literals from which on they are one regular expression. */
-const TEXT_RUN_MIN = 3;
+const TEXT_RUN_MIN = 2;
 
 // ------------------------------------------------------------------------------------------ the struct
 
