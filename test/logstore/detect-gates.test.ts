@@ -262,7 +262,9 @@ describe('literal searches of one column merged into one regular expression', ()
     pattern: [{ kind: 'text', text }, { kind: 'any' }],
   });
   const or = (...items: Node<FieldRef>[]): Node<FieldRef> => ({ kind: 'or', items });
-  // Regex metacharacters in the values, anchors at either end, a non-ASCII value and an equality left apart.
+  // Regex metacharacters in the values, anchors at either end, an equality, values JavaScript lowers as DuckDB
+  // does (ASCII, punctuation such as the en dash of Sigma's windash) and values it does not (Σ: JavaScript's
+  // final sigma is ς, DuckDB's lower() gives σ), and a lone value of another column left apart.
   const rules: DetectionRuleInput[] = [
     {
       key: 'list',
@@ -271,12 +273,14 @@ describe('literal searches of one column merged into one regular expression', ()
         starts(CMD, 'C:\\Tools\\'),
         str(CMD, '(x|y)', 'ends'),
         str(CMD, 'ÄRGER'),
+        str(CMD, 'ΟΔΟΣ'),
         str(CMD, 'exact', 'eq'),
         str(IMAGE, 'evil.exe', 'ends'),
         str(CMD, '[z]*+?{1}^$'),
       ),
     },
     { key: 'not-list', node: { kind: 'not', item: or(str(CMD, 'q'), str(CMD, 'r'), str(CMD, 's')) } },
+    { key: 'dash', node: or(str(CMD, '\u2013Flag'), str(CMD, 'zz')) },
   ];
   const events = [
     'xx A.B yy', // contains a.b
@@ -291,6 +295,9 @@ describe('literal searches of one column merged into one regular expression', ()
     'has [Z]*+?{1}^$ inside',
     'qrs', // all three of the negated list
     'nothing',
+    'run \u2013FLAG', // the en dash value
+    'run -flag', // an ASCII hyphen instead: not it
+    'οδοσ', // ΟΔΟΣ as DuckDB lowers it
   ].map((cmd, i) =>
     makeEvent(TENANT, i, {
       raw: cmd,
@@ -304,11 +311,11 @@ describe('literal searches of one column merged into one regular expression', ()
     const plan = new DetectPlan(rules);
     const sql = plan.statement(plan.rules).sql;
     const hits = sql.slice(sql.indexOf('hits AS'));
-    expect(hits.match(/regexp_matches\(/g)?.length).toBe(2); // the list's CMD run, the negated list
-    expect(hits).toMatch(/contains\(l\d+, lower\(\$\d+\)\)/); // the non-ASCII value, apart
-    expect(hits).toMatch(/l\d+ = \$\d+/); // the equality
+    // The list's CMD run (lowered by DuckDB: Ä, Σ), the negated list and the dash list (lowered here).
+    expect(hits.match(/regexp_matches\(/g)?.length).toBe(3);
+    expect(hits.match(/regexp_matches\(l\d+, lower\(\$\d+\)\)/g)?.length).toBe(1);
     expect(hits).toMatch(/ends_with\(l\d+, \$\d+\)/); // the one value of IMAGE
-    expect(hits.match(/starts_with\(|contains\(l\d+, \$/g)).toBeNull();
+    expect(hits.match(/starts_with\(|contains\(|l\d+ = /g)).toBeNull();
   });
 
   it('finds the same events as one search per value', async () => {
@@ -330,8 +337,9 @@ describe('literal searches of one column merged into one regular expression', ()
       }
     }
     expect(found[0]).toEqual({
-      list: [0, 2, 4, 6, 7, 9, 11],
-      'not-list': [0, 1, 4, 5, 7, 11],
+      list: [0, 2, 4, 6, 7, 9, 11, 14],
+      'not-list': [0, 1, 4, 5, 7, 11, 14],
+      dash: [12],
     });
     expect(found[1]).toEqual(found[0]);
   });

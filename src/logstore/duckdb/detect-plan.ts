@@ -406,13 +406,13 @@ class RuleCompiler {
   }
 
   /**
-   * An OR's items, where TEXT_RUN_MIN or more of them search one lowered column for a literal (contains,
-   * starts_with, ends_with: Sigma's value lists) are ONE regexp_matches of their alternation, at the place of
-   * the first: `contains(l, 'a') OR starts_with(l, 'b') OR ends_with(l, 'c')` is `regexp_matches(l,
-   * 'a|^b|c$')` (RE2: `^` and `$` anchor the whole text, the literals escaped). An OR's truthiness does not
-   * depend on the order of its items, and both forms are NULL exactly when the column is. One node instead of
-   * one per value: the SigmaHQ Windows rules hold 26,000 such values, which DuckDB binds and folds at every run, and
-   * evaluates one node at a time per vector.
+   * An OR's items, where TEXT_RUN_MIN or more of them compare one lowered column with a literal (equality,
+   * contains, starts_with, ends_with: Sigma's value lists) are ONE regexp_matches of their alternation, at the
+   * place of the first: `l = 'a' OR contains(l, 'b') OR starts_with(l, 'c') OR ends_with(l, 'd')` is
+   * `regexp_matches(l, '^a$|b|^c|d$')` (RE2: `^` and `$` anchor the whole text, the literals escaped). An OR's
+   * truthiness does not depend on the order of its items, and both forms are NULL exactly when the column is.
+   * One node instead of one per value: the SigmaHQ Windows rules hold 33,000 such values, which DuckDB binds
+   * and folds at every run, and evaluates one node at a time per vector.
    */
   #orParts(items: readonly Node<FieldRef>[]): string[] {
     const alts = items.map((i) => this.#literalRun(i));
@@ -432,13 +432,19 @@ class RuleCompiler {
       }
       for (const j of run) merged.add(j);
       const re = [...new Set(run.map((j) => alts[j]!.re))].join('|');
-      parts.push(`regexp_matches(${this.#lower(a.slot)}, ${this.#param(re)})`);
+      // A value JavaScript cannot lower as DuckDB does: DuckDB lowers the whole pattern (lower() changes
+      // letters only, never the escapes and operators around them), folded to a constant when bound.
+      const pattern = run.every((j) => alts[j]!.lowered) ? this.#param(re) : `lower(${this.#param(re)})`;
+      parts.push(`regexp_matches(${this.#lower(a.slot)}, ${pattern})`);
     });
     return parts;
   }
 
-  /** A case-insensitive search of a hot column for one printable ASCII literal, as an RE2 alternative. */
-  #literalRun(n: Node<FieldRef>): { slot: Slot; re: string } | undefined {
+  /**
+   * A case-insensitive comparison of a hot column with one literal (equality, contains, starts_with,
+   * ends_with), as an RE2 alternative.
+   */
+  #literalRun(n: Node<FieldRef>): { slot: Slot; re: string; lowered: boolean } | undefined {
     if ((n.kind !== 'string' && n.kind !== 'keyword') || n.cased) return undefined;
     const s = this.#slot(n.kind === 'string' ? n.field : RAW);
     if (!s.hot) return undefined;
@@ -448,8 +454,11 @@ class RuleCompiler {
     const first = p[0]!.kind === 'any';
     const last = p[p.length - 1]!.kind === 'any';
     const text = (texts[0] as { text: string }).text;
-    if ((!first && !last) || !PRINTABLE_ASCII.test(text)) return undefined;
-    return { slot: s, re: `${first ? '' : '^'}${escapeRegex(text.toLowerCase())}${last ? '' : '$'}` };
+    if (!LITERAL_TEXT.test(text)) return undefined;
+    // Lowered here when JavaScript and DuckDB lower it alike, else by DuckDB's lower() in the statement.
+    const lowered = RUN_TEXT.test(text);
+    const re = `${first ? '' : '^'}${escapeRegex(lowered ? text.toLowerCase() : text)}${last ? '' : '$'}`;
+    return { slot: s, re, lowered };
   }
 
   node(n: Node<FieldRef>): string {
@@ -670,8 +679,15 @@ export function gateRegex(literals: readonly string[]): string {
 /** Literal text as an RE2 pattern (its metacharacters escaped). */
 const escapeRegex = (l: string): string => l.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
 
-/** Text an RE2 literal carries as it is, and whose lowering JavaScript and DuckDB agree on. */
-const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
+/**
+ * Text an RE2 literal carries as it is, and whose lowering JavaScript and DuckDB agree on: printable ASCII, and
+ * punctuation and spaces of any script, which have no case (Sigma's windash variants: en dash, em dash,
+ * horizontal bar).
+ */
+const RUN_TEXT = /^[\x20-\x7e\p{P}\p{Zs}]+$/u;
+
+/** Text an RE2 literal carries as it is (no control characters). */
+const LITERAL_TEXT = /^[^\p{Cc}]+$/u;
 
 /** Items of one OR searching one column for literals from which on they are one regular expression. */
 const TEXT_RUN_MIN = 2;
