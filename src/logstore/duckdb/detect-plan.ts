@@ -671,9 +671,21 @@ function gateOf(rest: readonly Node<FieldRef>[], slots: ReadonlyMap<string, Slot
  */
 export function gateRegex(literals: readonly string[]): string {
   const uniq = [...new Set(literals)].sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
-  const kept: string[] = [];
-  for (const l of uniq) if (!kept.some((k) => l.includes(k))) kept.push(l);
-  return kept.sort().map(escapeRegex).join('|');
+  // Shortest first: a literal is dropped when one of its substrings of a kept length is kept (Set lookups; a
+  // scan of every kept literal per literal was quadratic: 1 s per statement over buckets of a few thousand).
+  const kept = new Set<string>();
+  const lengths: number[] = [];
+  for (const l of uniq) {
+    let covered = false;
+    for (const m of lengths) {
+      for (let i = 0; i + m <= l.length && !covered; i++) covered = kept.has(l.slice(i, i + m));
+      if (covered) break;
+    }
+    if (covered) continue;
+    kept.add(l);
+    if (lengths[lengths.length - 1] !== l.length) lengths.push(l.length);
+  }
+  return [...kept].sort().map(escapeRegex).join('|');
 }
 
 /** Literal text as an RE2 pattern (its metacharacters escaped). */
