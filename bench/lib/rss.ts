@@ -19,7 +19,7 @@ export async function withPeakRss<T>(
         .filter(([at]) => at >= (q * total) / 4 && at <= ((q + 1) * total) / 4)
         .reduce((m, [, rss]) => Math.max(m, rss), 0),
     );
-    return { result, peak: Math.max(start, ...samples.map(([, rss]) => rss)), start, quarters };
+    return { result, peak: samples.reduce((m, [, rss]) => Math.max(m, rss), start), start, quarters };
   } finally {
     clearInterval(t);
   }

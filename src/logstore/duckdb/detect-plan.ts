@@ -418,7 +418,10 @@ class RuleCompiler {
     const alts = items.map((i) => this.#literalRun(i));
     const byColumn = new Map<string, number[]>();
     alts.forEach((a, i) => {
-      if (a) byColumn.set(a.slot.value, [...(byColumn.get(a.slot.value) ?? []), i]);
+      if (!a) return;
+      const run = byColumn.get(a.slot.value);
+      if (run) run.push(i);
+      else byColumn.set(a.slot.value, [i]);
     });
     const parts: string[] = [];
     const merged = new Set<number>();
