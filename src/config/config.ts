@@ -123,8 +123,11 @@ export const configSchema = z
             }
           }, 'an IANA time zone such as UTC or Europe/Paris')
           .default('UTC'),
-        /** Events per store transaction. */
-        batchSize: int(1, 200_000).default(20_000),
+        /**
+         * Events per store transaction for files and stdin; unset: the store's preferred size (DuckDB 122,880,
+         * one row group; PostgreSQL 20,000).
+         */
+        batchSize: int(1, 200_000).optional(),
         /**
          * Parse files on a worker thread (frame, parse, normalise, id, encode), so the main thread only stores:
          * the two halves of the pipeline run on two cores. Files smaller than workerMinBytes are parsed in place

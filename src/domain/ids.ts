@@ -18,9 +18,19 @@ export function uuidv7(now: number = Date.now()): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * A UUID in its text form (8-4-4-4-12 hex digits, either case). A loop over char codes rather than a regular
+ * expression: the log store checks every event's id with it, and this is several times cheaper.
+ */
 export function isUuid(s: string): boolean {
-  return UUID_RE.test(s);
+  if (typeof s !== 'string' || s.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = s.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 45) return false;
+    } else if (!((c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 102))) return false;
+  }
+  return true;
 }
 
 /** `RULE-000001`, `INC-000042`: human numbers from a per-tenant counter. */

@@ -13,9 +13,24 @@ import type { EventIdChain } from './event-id.ts';
 import type { FramedRecord } from './framing.ts';
 import type { StreamParser } from './types.ts';
 
-export interface RecordBatcherOptions extends RecordBatcherSettings {
+export interface RecordBatcherOptions<B> extends RecordBatcherSettings {
   ids: EventIdChain;
   parser: StreamParser;
+  /** Where the events go as they are made (a store's encoder: src/logstore/encoding.ts createEventSink). */
+  sink: EventSink<B>;
+}
+
+/**
+ * Takes a batch's events one at a time and gives them back as a batch (B) at take(). A store's encoder checks
+ * and encodes each event as it comes, so the event objects die young instead of living until the batch ends.
+ */
+export interface EventSink<B> {
+  /** Add an event (throws when the store could not take it). */
+  add(event: LogEventInput): void;
+  /** Events added since the last take(). */
+  readonly size: number;
+  /** The events added, as a batch; the sink starts empty again. */
+  take(): B;
 }
 
 /** The plain-data part of the options (what a worker thread is sent). */
@@ -45,8 +60,8 @@ export interface BatchCounts {
   reasons: Record<string, number>;
 }
 
-export interface RecordBatch {
-  events: LogEventInput[];
+export interface RecordBatch<B> {
+  events: B;
   quarantine: QuarantineInput[];
   counts: BatchCounts;
   /** Consumed so far, this batch included: bytes of the stream, records, and the id chain's state. */
@@ -57,18 +72,19 @@ export interface RecordBatch {
 
 const noCounts = (): BatchCounts => ({ read: 0, skipped: 0, blank: 0, reasons: {} });
 
-export class RecordBatcher {
-  readonly #o: RecordBatcherOptions;
+export class RecordBatcher<B> {
+  readonly #o: RecordBatcherOptions<B>;
   readonly #logsource: DeclaredLogsource | undefined;
-  #events: LogEventInput[] = [];
+  readonly #events: EventSink<B>;
   #quarantine: QuarantineInput[] = [];
   #counts = noCounts();
   #offset: number;
   #records: number;
   #lastTs: Date | null = null;
 
-  constructor(options: RecordBatcherOptions) {
+  constructor(options: RecordBatcherOptions<B>) {
     this.#o = options;
+    this.#events = options.sink;
     this.#logsource = options.logsource;
     this.#offset = options.offset ?? 0;
     this.#records = options.records ?? 0;
@@ -80,12 +96,12 @@ export class RecordBatcher {
 
   /** The batch is full: take() it before the next record. */
   get full(): boolean {
-    return this.#events.length + this.#quarantine.length >= this.#o.batchSize;
+    return this.#events.size + this.#quarantine.length >= this.#o.batchSize;
   }
 
   /** Events or quarantined records wait to be taken. */
   get hasRecords(): boolean {
-    return this.#events.length > 0 || this.#quarantine.length > 0;
+    return this.#events.size > 0 || this.#quarantine.length > 0;
   }
 
   /** How far the stream is consumed (what take() would report). */
@@ -136,7 +152,7 @@ export class RecordBatcher {
       ts = this.#lastTs ?? fallbackTs;
       metadata.time_inferred = this.#lastTs ? 'previous_event' : 'stream_first_seen';
     }
-    this.#events.push({
+    this.#events.add({
       tenantId: this.#o.tenantId,
       id,
       timestamp: ts,
@@ -156,16 +172,15 @@ export class RecordBatcher {
   }
 
   /** The pending batch (possibly empty), with its counts and the consumed position; starts a new one. */
-  take(): RecordBatch {
-    const batch: RecordBatch = {
-      events: this.#events,
+  take(): RecordBatch<B> {
+    const batch: RecordBatch<B> = {
+      events: this.#events.take(),
       quarantine: this.#quarantine,
       counts: this.#counts,
       offset: this.#offset,
       records: this.#records,
       chain: this.#o.ids.state,
     };
-    this.#events = [];
     this.#quarantine = [];
     this.#counts = noCounts();
     return batch;

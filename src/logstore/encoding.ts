@@ -12,7 +12,8 @@
  */
 import { ValidationError } from '../domain/errors.ts';
 import type { AppendBatch, LogEventInput } from '../domain/log-event.ts';
-import { encodeDuckDbEvents, type DuckDbEncodedEvents } from './duckdb/event-staging.ts';
+import type { EventSink } from '../ingest/record-batcher.ts';
+import { DuckDbEventEncoder, encodeDuckDbEvents, type DuckDbEncodedEvents } from './duckdb/event-staging.ts';
 import { encodePostgresEvents, type PostgresEncodedEvents } from './postgres/event-encoding.ts';
 
 export type EventEncoding = 'duckdb' | 'postgres' | 'events';
@@ -59,4 +60,25 @@ export function expectEncoding<E extends EventEncoding>(
     throw new ValidationError(`events encoded for a ${ev.encoding} store, not ${encoding}`);
   if (ev.tenantId !== tenantId) throw new ValidationError('events encoded for another tenant');
   return ev as Extract<EncodedEvents, { encoding: E }>;
+}
+
+/**
+ * A sink that encodes events for a store of `encoding` as a RecordBatcher makes them: the DuckDB encoder packs
+ * each event when it comes (see DuckDbEventEncoder); the others collect the batch and encode it at take().
+ */
+export function createEventSink(encoding: EventEncoding, tenantId: string): EventSink<EncodedEvents> {
+  const tenant = tenantId.toLowerCase();
+  if (encoding === 'duckdb') return new DuckDbEventEncoder(tenant);
+  let events: LogEventInput[] = [];
+  return {
+    add: (e) => void events.push(e),
+    get size() {
+      return events.length;
+    },
+    take: () => {
+      const batch = events;
+      events = [];
+      return encodeEvents(encoding, tenant, batch);
+    },
+  };
 }

@@ -51,6 +51,9 @@ export interface LogStore {
   /** How append wants events encoded (encodeEvents in encoding.ts), so another thread can do it. */
   readonly eventEncoding: EventEncoding;
 
+  /** Events per append the store handles best, for inputs that can batch freely (files, stdin). */
+  readonly preferredBatchSize: number;
+
   /** append, with the events already encoded by encodeEvents(this.eventEncoding, ...) (checked and deduplicated). */
   appendEncoded(batch: EncodedAppendBatch): Promise<AppendResult>;
 

@@ -17,7 +17,7 @@ import { frameBatches, type FramingMode } from '../ingest/framing.ts';
 import { createStreamParser } from '../ingest/index.ts';
 import { RecordBatcher, type BatchCounts, type RecordBatcherSettings } from '../ingest/record-batcher.ts';
 import type { LogFormat } from '../ingest/types.ts';
-import { encodeEvents, type EncodedEvents, type EventEncoding } from '../logstore/encoding.ts';
+import { createEventSink, type EncodedEvents, type EventEncoding } from '../logstore/encoding.ts';
 
 /** A batch ready for LogStore.appendEncoded, with its counts and the stream position it reaches. */
 export interface PreparedBatch {
@@ -133,6 +133,7 @@ async function runJob(job: FileParseJob, port: NonNullable<typeof parentPort>): 
     ...job.batcher,
     ids: EventIdChain.resume(job.chain),
     parser,
+    sink: createEventSink(job.encoding, job.batcher.tenantId),
   });
   const fallbackTs = new Date(job.fallbackTs);
   const post = async (final: boolean) => {
@@ -141,11 +142,7 @@ async function runJob(job: FileParseJob, port: NonNullable<typeof parentPort>): 
       wake = undefined;
     }
     credits -= 1;
-    const b = batcher.take();
-    const batch: PreparedBatch = {
-      ...b,
-      events: encodeEvents(job.encoding, job.batcher.tenantId, b.events),
-    };
+    const batch: PreparedBatch = batcher.take();
     port.postMessage({ type: 'batch', batch, final } satisfies ToMain);
   };
   if (job.start < job.end) {

@@ -29,7 +29,7 @@ import { EventIdChain, streamKey as makeStreamKey } from '../ingest/event-id.ts'
 import { frameBatches, type FramedRecord, type FramingMode } from '../ingest/framing.ts';
 import { createStreamParser } from '../ingest/index.ts';
 import { RecordBatcher, type BatchCounts } from '../ingest/record-batcher.ts';
-import { encodeEvents, type EncodedAppendBatch } from '../logstore/encoding.ts';
+import { createEventSink, type EncodedAppendBatch, type EncodedEvents } from '../logstore/encoding.ts';
 import { parseFileInWorker, type PreparedBatch } from './ingest-worker.ts';
 import { isValidTimeZone } from '../ingest/timestamp.ts';
 import { LOG_FORMATS, type LogFormat, type StreamParser } from '../ingest/types.ts';
@@ -40,7 +40,8 @@ import type { TenantRepository } from '../repositories/tenant.repository.ts';
 
 export interface IngestSettings {
   timezone: string;
-  batchSize: number;
+  /** Events per batch; unset: the store's preferredBatchSize. */
+  batchSize?: number | undefined;
   /** Parse files of at least workerMinBytes on a worker thread (ingest-worker.ts). */
   workerThread: boolean;
   workerMinBytes: number;
@@ -301,6 +302,7 @@ export class LogIngestService {
     try {
       const key = makeStreamKey(resolved.tenantId, resolved.sourceKey, new TextEncoder().encode(name));
       const batcher = this.#batcher(
+        store,
         resolved,
         state,
         EventIdChain.start(resolved.tenantId, resolved.sourceKey, key),
@@ -318,9 +320,9 @@ export class LogIngestService {
         const rec = framedRecord(r, i);
         state.bytes += rec.bytes.length;
         batcher.record(rec, receivedAt, r.peer ?? null);
-        if (batcher.full) await writer.write(prepare(store, batcher), false);
+        if (batcher.full) await writer.write(batcher.take(), false);
       }
-      await writer.write(prepare(store, batcher), true);
+      await writer.write(batcher.take(), true);
       return this.#finish(state);
     } catch (e) {
       await this.#fail(state, e);
@@ -344,7 +346,7 @@ export class LogIngestService {
     let current: {
       state: RunState;
       store: LogStore;
-      batcher: RecordBatcher;
+      batcher: RecordBatcher<EncodedEvents>;
       writer: BatchWriter;
       opened: number;
       n: number;
@@ -356,7 +358,7 @@ export class LogIngestService {
       const c = current;
       current = null;
       try {
-        await c.writer.write(prepare(c.store, c.batcher), true);
+        await c.writer.write(c.batcher.take(), true);
         return await this.#finish(c.state);
       } catch (e) {
         await this.#fail(c.state, e);
@@ -374,6 +376,7 @@ export class LogIngestService {
           state,
           store,
           batcher: this.#batcher(
+            store,
             resolved,
             state,
             EventIdChain.start(resolved.tenantId, resolved.sourceKey, `${name}:${run.id}`),
@@ -391,10 +394,10 @@ export class LogIngestService {
         const rec = framedRecord(r, c.n++);
         c.state.bytes += rec.bytes.length;
         c.batcher.record(rec, now, r.peer ?? null);
-        if (c.batcher.full) await c.writer.write(prepare(c.store, c.batcher), false);
+        if (c.batcher.full) await c.writer.write(c.batcher.take(), false);
       }
       // Stored before the sender's batch is acknowledged: write what this batch added.
-      await c.writer.write(prepare(c.store, c.batcher), true);
+      await c.writer.write(c.batcher.take(), true);
     };
     return {
       // Batches are applied one after another, in arrival order.
@@ -504,7 +507,7 @@ export class LogIngestService {
           fallbackTs: firstSeen.getTime(),
           chain: chain.state,
           encoding: store.eventEncoding,
-          batcher: this.#batcherOptions(resolved, state, opts, startOffset, checkpoint?.records ?? 0),
+          batcher: this.#batcherOptions(store, resolved, state, opts, startOffset, checkpoint?.records ?? 0),
         });
         let last: PreparedBatch | undefined;
         for await (const b of batches) {
@@ -518,9 +521,10 @@ export class LogIngestService {
       const parser = this.#parser(opts, input.referenceTime);
       if (prime !== undefined) parser.parse(prime);
       const batcher = new RecordBatcher({
-        ...this.#batcherOptions(resolved, state, opts, startOffset, checkpoint?.records ?? 0),
+        ...this.#batcherOptions(store, resolved, state, opts, startOffset, checkpoint?.records ?? 0),
         ids: chain,
         parser,
+        sink: createEventSink(store.eventEncoding, resolved.tenantId),
       });
       const batches = frameBatches(input.open(startOffset), {
         mode,
@@ -532,11 +536,11 @@ export class LogIngestService {
         for (const rec of batch) {
           if (rec.error === 'blank') batcher.blank(rec.end);
           else batcher.record(rec, firstSeen, null);
-          if (batcher.full) await writer.write(prepare(store, batcher), false);
+          if (batcher.full) await writer.write(batcher.take(), false);
         }
         if (opts.signal?.aborted) break;
       }
-      await writer.write(prepare(store, batcher), true);
+      await writer.write(batcher.take(), true);
       return await this.#finish(state);
     } catch (e) {
       await this.#fail(state, e);
@@ -566,7 +570,14 @@ export class LogIngestService {
     });
   }
 
-  #batcherOptions(target: Resolved, state: RunState, opts: IngestOptions, offset: number, records: number) {
+  #batcherOptions(
+    store: LogStore,
+    target: Resolved,
+    state: RunState,
+    opts: IngestOptions,
+    offset: number,
+    records: number,
+  ) {
     return {
       tenantId: target.tenantId,
       sourceId: target.sourceId,
@@ -574,20 +585,26 @@ export class LogIngestService {
       runId: state.runId,
       logsource: opts.logsource === undefined ? undefined : checkDeclaredLogsource(opts.logsource),
       quarantineMaxBytes: this.settings.quarantineMaxBytes,
-      batchSize: this.settings.batchSize,
+      batchSize: this.settings.batchSize ?? store.preferredBatchSize,
       offset,
       records,
     };
   }
 
   #batcher(
+    store: LogStore,
     target: Resolved,
     state: RunState,
     ids: EventIdChain,
     parser: StreamParser,
     opts: IngestOptions,
-  ): RecordBatcher {
-    return new RecordBatcher({ ...this.#batcherOptions(target, state, opts, 0, 0), ids, parser });
+  ): RecordBatcher<EncodedEvents> {
+    return new RecordBatcher({
+      ...this.#batcherOptions(store, target, state, opts, 0, 0),
+      ids,
+      parser,
+      sink: createEventSink(store.eventEncoding, target.tenantId),
+    });
   }
 
   /**
@@ -706,11 +723,6 @@ export class LogIngestService {
 const clampInt = (n: number) => Math.min(n, 2_147_483_647);
 
 /** The batcher's pending batch, encoded for the store (in place: the worker does the same off-thread). */
-function prepare(store: LogStore, batcher: RecordBatcher): PreparedBatch {
-  const b = batcher.take();
-  return { ...b, events: encodeEvents(store.eventEncoding, batcher.tenantId, b.events) };
-}
-
 class RunState {
   read = 0;
   accepted = 0;

@@ -32,6 +32,7 @@ export class MemoryLogStore implements LogStore {
   async init(): Promise<void> {}
 
   readonly eventEncoding = 'events' as const;
+  readonly preferredBatchSize = 20_000;
 
   async appendEncoded(batch: EncodedAppendBatch): Promise<AppendResult> {
     const events = expectEncoding(batch, 'events', batch.tenantId.toLowerCase());

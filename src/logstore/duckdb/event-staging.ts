@@ -80,49 +80,95 @@ const scalarText = (v: unknown): string =>
   typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
 
 /**
- * Order and dedupe a (validated, non-empty) batch. Of several events with one id, the earliest is kept (the
- * first given on a tie), as DISTINCT ON (id) ORDER BY id, ts would. The kept events are clustered by
- * clusterKey, clusters in the order of their first event in time; within a cluster by timestamp, events of the
- * same time in the order given (a log's own order). A batch already in time order (a log file) is not sorted.
+ * What a batch's order depends on, taken one event at a time (so the encoder can drop each event once packed).
+ *
+ * Of several events with one id, the earliest is kept (the first given on a tie), as DISTINCT ON (id) ORDER BY
+ * id, ts would. The kept events are clustered by clusterKey, clusters in the order of their first event in
+ * time; within a cluster by timestamp, events of the same time in the order given (a log's own order). A batch
+ * already in time order (a log file) is not sorted.
  */
-export function planBatch(events: readonly LogEventInput[]): BatchPlan {
-  const n = events.length;
-  const ms = new Float64Array(n);
-  let sorted = true;
-  let minMs = Infinity;
-  let maxMs = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const t = events[i]!.timestamp.getTime();
-    ms[i] = t;
-    if (t < maxMs) sorted = false;
-    if (t < minMs) minMs = t;
-    if (t > maxMs) maxMs = t;
+export class BatchOrder {
+  readonly ms: number[] = [];
+  #cluster: number[] = [];
+  /** Id (lower case: DuckDB compares UUIDs case-insensitively) -> index of the event kept for it. */
+  #kept = new Map<string, number>();
+  #clusters = new Map<string, number>();
+  #prev: LogEventInput | undefined;
+  #prevCluster = 0;
+  #sorted = true;
+  #minMs = Infinity;
+  #maxMs = -Infinity;
+
+  get size(): number {
+    return this.ms.length;
   }
-  const all = Array.from({ length: n }, (_, i) => i);
-  // Array.prototype.sort is stable: events of the same time keep their order.
-  if (!sorted) all.sort((a, b) => ms[a]! - ms[b]!);
-  // Ids compare as DuckDB compares UUIDs: case-insensitively.
-  const seen = new Set<string>();
-  const clusters = new Map<string, number[]>();
-  let prev: LogEventInput | undefined;
-  let cluster: number[] = [];
-  for (const i of all) {
-    const e = events[i]!;
-    const id = e.id.toLowerCase();
-    if (seen.has(id)) continue;
-    seen.add(id);
+
+  /** Add the next event (validated: a UUID id, a valid timestamp); its index is the count before the call. */
+  add(e: LogEventInput): void {
+    const i = this.ms.length;
+    const t = e.timestamp.getTime();
+    this.ms.push(t);
+    if (t < this.#maxMs) this.#sorted = false;
+    if (t < this.#minMs) this.#minMs = t;
+    if (t > this.#maxMs) this.#maxMs = t;
     // A log's neighbouring lines often share their logsource: then no key is built.
-    if (!prev || !sameLogsource(prev, e)) {
+    if (!this.#prev || !sameLogsource(this.#prev, e)) {
       const key = clusterKey(e);
-      const c = clusters.get(key);
-      if (c) cluster = c;
-      else clusters.set(key, (cluster = []));
-      prev = e;
+      let c = this.#clusters.get(key);
+      if (c === undefined) this.#clusters.set(key, (c = this.#clusters.size));
+      this.#prevCluster = c;
+      this.#prev = e;
     }
-    cluster.push(i);
+    this.#cluster.push(this.#prevCluster);
+    const id = e.id.toLowerCase();
+    const k = this.#kept.get(id);
+    if (k === undefined || t < this.ms[k]!) this.#kept.set(id, i);
   }
-  const order = clusters.size === 1 ? clusters.values().next().value! : [...clusters.values()].flat();
-  return { order, minMs, maxMs };
+
+  /** The plan of the events added (at least one). */
+  plan(): BatchPlan {
+    const n = this.ms.length;
+    const ms = this.ms;
+    let all: number[] | undefined;
+    if (!this.#sorted) {
+      all = Array.from({ length: n }, (_, i) => i);
+      // Array.prototype.sort is stable: events of the same time keep their order.
+      all.sort((a, b) => ms[a]! - ms[b]!);
+    }
+    let keep: Uint8Array | undefined;
+    if (this.#kept.size < n) {
+      keep = new Uint8Array(n);
+      for (const i of this.#kept.values()) keep[i] = 1;
+    }
+    const cluster = this.#cluster;
+    const lists: number[][] = [];
+    const firstSeen: number[] = [];
+    for (let k = 0; k < n; k++) {
+      const i = all ? all[k]! : k;
+      if (keep && keep[i] === 0) continue;
+      const c = cluster[i]!;
+      let list = lists[c];
+      if (!list) {
+        lists[c] = list = [];
+        firstSeen.push(c);
+      }
+      list.push(i);
+    }
+    let order: number[];
+    if (firstSeen.length === 1) order = lists[firstSeen[0]!]!;
+    else {
+      order = [];
+      for (const c of firstSeen) for (const i of lists[c]!) order.push(i);
+    }
+    return { order, minMs: this.#minMs, maxMs: this.#maxMs };
+  }
+}
+
+/** Order and dedupe a (validated, non-empty) batch: see BatchOrder. */
+export function planBatch(events: readonly LogEventInput[]): BatchPlan {
+  const o = new BatchOrder();
+  for (const e of events) o.add(e);
+  return o.plan();
 }
 
 export interface PackedEvent {
@@ -216,42 +262,97 @@ export interface DuckDbEncodedEvents {
   unpacked: { ord: number; event: LogEventInput }[];
 }
 
-/** Check and encode a batch's events (see planBatch and packEvent). */
-export function encodeDuckDbEvents(tenantId: string, events: readonly LogEventInput[]): DuckDbEncodedEvents {
-  for (const e of events) checkEvent(e, tenantId);
-  const out: DuckDbEncodedEvents = {
-    encoding: 'duckdb',
-    tenantId,
-    given: events.length,
-    count: 0,
-    minMs: 0,
-    maxMs: 0,
-    p: [],
-    ms: [],
-    procid: [],
-    nulls: [],
-    ord: [],
-    unpacked: [],
-  };
-  if (events.length === 0) return out;
-  const plan = planBatch(events);
-  out.count = plan.order.length;
-  out.minMs = plan.minMs;
-  out.maxMs = plan.maxMs;
-  for (let k = 0; k < plan.order.length; k++) {
-    const e = events[plan.order[k]!]!;
-    const packed = packEvent(e);
-    if (packed === undefined) {
-      out.unpacked.push({ ord: k + 1, event: e });
-      continue;
-    }
-    out.p.push(packed.packed);
-    out.ms.push(e.timestamp.getTime());
-    out.procid.push(e.procid);
-    out.nulls.push(packed.nulls);
-    out.ord.push(k + 1);
+/**
+ * Encodes a batch as its events come, one at a time: each event is checked and packed when added, so it can
+ * die young (a batch of 100,000 events held whole until the end would be promoted to V8's old generation and
+ * cost a full garbage collection). Reusable: take() returns the batch and starts the next one.
+ */
+export class DuckDbEventEncoder {
+  readonly tenantId: string;
+  #order = new BatchOrder();
+  #p: string[] = [];
+  #procid: (number | null)[] = [];
+  #nulls: number[] = [];
+  /** Events that could not be packed, by index (their p is ''). */
+  #unpacked = new Map<number, LogEventInput>();
+
+  /** `tenantId` in lower case. */
+  constructor(tenantId: string) {
+    this.tenantId = tenantId;
   }
-  return out;
+
+  /** Events added since the last take(). */
+  get size(): number {
+    return this.#order.size;
+  }
+
+  /** Check and add one event (a ValidationError when the store could not take it). */
+  add(e: LogEventInput): void {
+    checkEvent(e, this.tenantId);
+    const i = this.#order.size;
+    this.#order.add(e);
+    const packed = packEvent(e);
+    this.#procid.push(e.procid);
+    if (packed === undefined) {
+      this.#unpacked.set(i, e);
+      this.#p.push('');
+      this.#nulls.push(0);
+    } else {
+      this.#p.push(packed.packed);
+      this.#nulls.push(packed.nulls);
+    }
+  }
+
+  /** The batch so far, in insert order (see BatchOrder); the encoder starts empty again. */
+  take(): DuckDbEncodedEvents {
+    const out: DuckDbEncodedEvents = {
+      encoding: 'duckdb',
+      tenantId: this.tenantId,
+      given: this.#order.size,
+      count: 0,
+      minMs: 0,
+      maxMs: 0,
+      p: [],
+      ms: [],
+      procid: [],
+      nulls: [],
+      ord: [],
+      unpacked: [],
+    };
+    if (out.given > 0) {
+      const plan = this.#order.plan();
+      const ms = this.#order.ms;
+      out.count = plan.order.length;
+      out.minMs = plan.minMs;
+      out.maxMs = plan.maxMs;
+      for (let k = 0; k < plan.order.length; k++) {
+        const i = plan.order[k]!;
+        const e = this.#unpacked.get(i);
+        if (e !== undefined) {
+          out.unpacked.push({ ord: k + 1, event: e });
+          continue;
+        }
+        out.p.push(this.#p[i]!);
+        out.ms.push(ms[i]!);
+        out.procid.push(this.#procid[i]!);
+        out.nulls.push(this.#nulls[i]!);
+        out.ord.push(k + 1);
+      }
+    }
+    this.#order = new BatchOrder();
+    this.#p = [];
+    this.#procid = [];
+    this.#nulls = [];
+    this.#unpacked = new Map();
+    return out;
+  }
+}
+
+/** Check and encode a batch's events (see DuckDbEventEncoder). */
+export function encodeDuckDbEvents(tenantId: string, events: readonly LogEventInput[]): DuckDbEncodedEvents {
+  const encoder = new DuckDbEventEncoder(tenantId);
+  for (const e of events) encoder.add(e);
+  return encoder.take();
 }
 
 /** What the store requires of an event before it takes it. */

@@ -198,6 +198,8 @@ export class PostgresLogStore implements LogStore {
   // Writes
 
   readonly eventEncoding = 'postgres' as const;
+  /** Larger batches measured slower (bench:ingest: 58,620 events/s at 20,000, 51,327 at 122,880). */
+  readonly preferredBatchSize = 20_000;
 
   async append(batch: AppendBatch): Promise<AppendResult> {
     const tenantId = checkTenantId(batch.tenantId);
