@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LogEventInput } from '../../domain/log-event.ts';
-import { clusterKey, planBatch } from './event-staging.ts';
+import { randomUUID } from 'node:crypto';
+import { clusterKey, DuckDbEventEncoder, encodeDuckDbEvents, planBatch, UuidIndex } from './event-staging.ts';
 
 const T0 = Date.parse('2024-05-01T00:00:00Z');
 const TENANT = '0190a000-0000-7000-8000-000000000001';
@@ -73,5 +74,80 @@ describe('planBatch', () => {
   it('leaves a single-logsource batch in time order, same-time events as given', () => {
     const events = [win(0, SYSMON, 1, 2), win(1, SYSMON, 1, 1), win(2, SYSMON, 1, 1)];
     expect(planBatch(events).order).toEqual([1, 2, 0]);
+  });
+});
+
+describe('UuidIndex', () => {
+  it('maps ids case-insensitively, as a Map of lower-cased ids would, through several growths', () => {
+    const index = new UuidIndex();
+    const reference = new Map<string, number>();
+    const ids = Array.from({ length: 20_000 }, () => randomUUID());
+    // Every id twice, the second time in upper case half the time, then a few new ones.
+    const given = [
+      ...ids,
+      ...ids.map((id, i) => (i % 2 ? id.toUpperCase() : id)),
+      randomUUID(),
+      randomUUID(),
+    ];
+    for (const [i, id] of given.entries()) {
+      const slot = index.find(id);
+      const had = index.at(slot);
+      expect(had).toBe(reference.get(id.toLowerCase()) ?? -1);
+      if (had < 0 || i % 3 === 0) {
+        index.put(slot, i);
+        reference.set(id.toLowerCase(), i);
+      }
+    }
+    expect(index.size).toBe(reference.size);
+    expect([...index.values()]).toEqual([...reference.values()]);
+  });
+
+  it('tells apart ids that differ in one hex digit anywhere', () => {
+    const base = '0190a000-0000-7000-8000-000000000000';
+    const index = new UuidIndex();
+    const variants: string[] = [];
+    for (let i = 0; i < base.length; i++) {
+      if (base[i] === '-') continue;
+      variants.push(`${base.slice(0, i)}f${base.slice(i + 1)}`);
+    }
+    for (const [i, id] of [base, ...variants].entries()) index.put(index.find(id), i);
+    expect(index.size).toBe(33);
+    for (const [i, id] of [base, ...variants].entries()) expect(index.at(index.find(id))).toBe(i);
+  });
+});
+
+describe('DuckDbEventEncoder', () => {
+  it('gives what encoding the whole batch at once gives, and starts empty after take()', () => {
+    const events = [
+      win(0, SYSMON, 1, 5),
+      win(1, SECURITY, 4624, 1),
+      win(2, SYSMON, 3, 2),
+      { ...win(1, SECURITY, 4624, 0), raw: 'earlier copy' },
+      win(4, SECURITY, 4624, 4),
+      { ...win(5, SYSMON, 3, 3), message: 'nul \u0000 inside' },
+    ];
+    const encoder = new DuckDbEventEncoder(TENANT);
+    for (const e of events) encoder.add(e);
+    expect(encoder.size).toBe(6);
+    const batch = encoder.take();
+    expect(batch).toEqual(encodeDuckDbEvents(TENANT, events));
+    expect(batch.given).toBe(6);
+    expect(batch.count).toBe(5);
+    expect(batch.unpacked.map((u) => u.event.id)).toEqual([events[5]!.id]);
+    expect(batch.p.some((p) => p.includes('earlier copy'))).toBe(true);
+    expect(encoder.size).toBe(0);
+    encoder.add(win(9, SYSMON, 1));
+    const next = encoder.take();
+    expect(next.given).toBe(1);
+    expect(next.ord).toEqual([1]);
+  });
+
+  it('refuses an event of another tenant or with a malformed id when it is added', () => {
+    const encoder = new DuckDbEventEncoder(TENANT);
+    expect(() =>
+      encoder.add({ ...win(1, SYSMON, 1), tenantId: '0190a000-0000-7000-8000-000000000002' }),
+    ).toThrow(/another tenant/);
+    expect(() => encoder.add({ ...win(1, SYSMON, 1), id: 'not-a-uuid' })).toThrow(/not a UUID/);
+    expect(encoder.size).toBe(0);
   });
 });

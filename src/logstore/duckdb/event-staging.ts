@@ -90,8 +90,8 @@ const scalarText = (v: unknown): string =>
 export class BatchOrder {
   readonly ms: number[] = [];
   #cluster: number[] = [];
-  /** Id (lower case: DuckDB compares UUIDs case-insensitively) -> index of the event kept for it. */
-  #kept = new Map<string, number>();
+  /** Id (case-insensitively, as DuckDB compares UUIDs) -> index of the event kept for it. */
+  #kept = new UuidIndex();
   #clusters = new Map<string, number>();
   #prev: LogEventInput | undefined;
   #prevCluster = 0;
@@ -120,9 +120,9 @@ export class BatchOrder {
       this.#prev = e;
     }
     this.#cluster.push(this.#prevCluster);
-    const id = e.id.toLowerCase();
-    const k = this.#kept.get(id);
-    if (k === undefined || t < this.ms[k]!) this.#kept.set(id, i);
+    const slot = this.#kept.find(e.id);
+    const k = this.#kept.at(slot);
+    if (k < 0 || t < this.ms[k]!) this.#kept.put(slot, i);
   }
 
   /** The plan of the events added (at least one). */
@@ -161,6 +161,131 @@ export class BatchOrder {
       for (const c of firstSeen) for (const i of lists[c]!) order.push(i);
     }
     return { order, minMs: this.#minMs, maxMs: this.#maxMs };
+  }
+}
+
+/**
+ * A map from UUIDs (validated text, either case) to non-negative numbers, for a batch's dedupe: a Map keyed by
+ * strings cost 9% of the ingest worker's time (hashing fresh strings, rehashing as it grows); this parses each
+ * id's 128 bits once and probes a typed-array table. The slot hash is seeded at random per index, so ids chosen
+ * to collide (an HTTP client's) cannot be aimed at it.
+ */
+export class UuidIndex {
+  /** Per entry: the id's four 32-bit words, then its value. */
+  #entries = new Int32Array(5 * 1024);
+  /** Open addressing, linear probing: entry number + 1, 0 for empty. */
+  #slots = new Int32Array(2048);
+  #count = 0;
+  readonly #seed = (Math.random() * 2 ** 32) | 0;
+  #w0 = 0;
+  #w1 = 0;
+  #w2 = 0;
+  #w3 = 0;
+
+  get size(): number {
+    return this.#count;
+  }
+
+  /**
+   * The slot of `id`: its entry's, or the empty slot where it would go (pass it to put before any other
+   * find).
+   */
+  find(id: string): number {
+    this.#words(id);
+    const w0 = this.#w0;
+    const w1 = this.#w1;
+    const w2 = this.#w2;
+    const w3 = this.#w3;
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    const en = this.#entries;
+    for (let p = this.#home(); ; p = (p + 1) & mask) {
+      const s = slots[p]!;
+      if (s === 0) return p;
+      const b = (s - 1) * 5;
+      if (en[b] === w0 && en[b + 1] === w1 && en[b + 2] === w2 && en[b + 3] === w3) return p;
+    }
+  }
+
+  /** The value at a slot find() returned, or -1 when the id is not there. */
+  at(slot: number): number {
+    const s = this.#slots[slot]!;
+    return s === 0 ? -1 : this.#entries[(s - 1) * 5 + 4]!;
+  }
+
+  /** Set the value of the id of the last find(), at the slot it returned. */
+  put(slot: number, value: number): void {
+    const s = this.#slots[slot]!;
+    if (s !== 0) {
+      this.#entries[(s - 1) * 5 + 4] = value;
+      return;
+    }
+    let en = this.#entries;
+    if ((this.#count + 1) * 5 > en.length) {
+      const grown = new Int32Array(en.length * 2);
+      grown.set(en);
+      this.#entries = en = grown;
+    }
+    const b = this.#count * 5;
+    en[b] = this.#w0;
+    en[b + 1] = this.#w1;
+    en[b + 2] = this.#w2;
+    en[b + 3] = this.#w3;
+    en[b + 4] = value;
+    this.#count += 1;
+    this.#slots[slot] = this.#count;
+    if (this.#count * 2 > this.#slots.length) this.#rehash();
+  }
+
+  /** The values, in the order their ids were first put. */
+  *values(): IterableIterator<number> {
+    for (let k = 0; k < this.#count; k++) yield this.#entries[k * 5 + 4]!;
+  }
+
+  #rehash(): void {
+    const en = this.#entries;
+    const n = this.#count;
+    this.#slots = new Int32Array(this.#slots.length * 2);
+    this.#count = 0;
+    for (let k = 0; k < n; k++) {
+      const b = k * 5;
+      this.#w0 = en[b]!;
+      this.#w1 = en[b + 1]!;
+      this.#w2 = en[b + 2]!;
+      this.#w3 = en[b + 3]!;
+      let slot = this.#home();
+      while (this.#slots[slot] !== 0) slot = (slot + 1) & (this.#slots.length - 1);
+      this.#count += 1;
+      this.#slots[slot] = this.#count;
+    }
+  }
+
+  /** The first slot to probe for the current words: a seeded mix of all 128 bits. */
+  #home(): number {
+    let h = this.#seed;
+    h = Math.imul(h ^ this.#w0, 0x9e3779b1);
+    h = Math.imul(h ^ (h >>> 15) ^ this.#w1, 0x85ebca77);
+    h = Math.imul(h ^ (h >>> 13) ^ this.#w2, 0xc2b2ae3d);
+    h = Math.imul(h ^ (h >>> 16) ^ this.#w3, 0x27d4eb2f);
+    return (h ^ (h >>> 15)) & (this.#slots.length - 1);
+  }
+
+  /** The id's 32 hex digits as four words (the dashes skipped). */
+  #words(id: string): void {
+    let w = 0;
+    let k = 0;
+    for (let i = 0; i < 36; i++) {
+      if (i === 8 || i === 13 || i === 18 || i === 23) continue;
+      const c = id.charCodeAt(i) | 32;
+      w = (w << 4) | (c <= 57 ? c - 48 : c - 87);
+      if ((++k & 7) === 0) {
+        if (k === 8) this.#w0 = w;
+        else if (k === 16) this.#w1 = w;
+        else if (k === 24) this.#w2 = w;
+        else this.#w3 = w;
+        w = 0;
+      }
+    }
   }
 }
 
