@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { LogEventInput } from '../../domain/log-event.ts';
 import { randomUUID } from 'node:crypto';
-import { clusterKey, DuckDbEventEncoder, encodeDuckDbEvents, planBatch, UuidIndex } from './event-staging.ts';
+import {
+  clusterKey,
+  DuckDbEventEncoder,
+  encodeDuckDbEvents,
+  FIELD_SEPARATOR,
+  packEvent,
+  PACKED_FIELDS,
+  planBatch,
+  UuidIndex,
+} from './event-staging.ts';
 
 const T0 = Date.parse('2024-05-01T00:00:00Z');
 const TENANT = '0190a000-0000-7000-8000-000000000001';
@@ -149,5 +158,29 @@ describe('DuckDbEventEncoder', () => {
     ).toThrow(/another tenant/);
     expect(() => encoder.add({ ...win(1, SYSMON, 1), id: 'not-a-uuid' })).toThrow(/not a UUID/);
     expect(encoder.size).toBe(0);
+  });
+});
+
+describe('packEvent metadata', () => {
+  const metadataOf = (metadata: Record<string, unknown>) =>
+    packEvent({ ...win(1, SYSMON, 1), metadata })!.packed.split(FIELD_SEPARATOR)[
+      PACKED_FIELDS.indexOf('metadata')
+    ];
+
+  it('writes the JSON.stringify text for the usual {run, offset, line} and for everything else', () => {
+    const run = '0190a000-0000-7000-8000-0000000000ff';
+    for (const m of [
+      { run, offset: 0, line: 1 },
+      { run, offset: 2 ** 53 - 1, line: -0 },
+      { run, offset: 1.5, line: 1 },
+      { run: 'a "quoted" \\ run', offset: 1, line: 2 },
+      { offset: 1, run, line: 2 },
+      { run, offset: 1, line: null },
+      { run, offset: 1, line: 2, notes: ['x'] },
+      { run, offset: 1 },
+      {},
+    ]) {
+      expect(metadataOf(m)).toBe(JSON.stringify(m));
+    }
   });
 });

@@ -331,7 +331,7 @@ export function packEvent(e: LogEventInput): PackedEvent | undefined {
   if (e.sourceId === null) nulls |= NULL_SOURCE_ID;
   // JSON text never holds a raw U+0000 (JSON.stringify escapes control characters).
   const normalized = JSON.stringify(e.normalized ?? {}) as string | undefined;
-  const metadata = JSON.stringify(e.metadata ?? {}) as string | undefined;
+  const metadata = metadataJson(e.metadata ?? {});
   if (normalized === undefined || metadata === undefined) return undefined;
   let original = '';
   if (e.original === null || e.original === undefined) nulls |= NULL_ORIGINAL;
@@ -356,6 +356,26 @@ export function packEvent(e: LogEventInput): PackedEvent | undefined {
     original,
   ].join(FIELD_SEPARATOR);
   return { packed, nulls };
+}
+
+/**
+ * JSON.stringify(metadata), written directly for the ingest pipeline's usual `{run, offset, line}` (a UUID and two
+ * integers: the same text, at a third of the cost); anything else goes through JSON.stringify.
+ */
+function metadataJson(m: Record<string, unknown>): string | undefined {
+  const keys = Object.keys(m);
+  if (keys.length === 3 && keys[0] === 'run' && keys[1] === 'offset' && keys[2] === 'line') {
+    const { run, offset, line } = m;
+    if (
+      typeof run === 'string' &&
+      isUuid(run) &&
+      Number.isSafeInteger(offset) &&
+      Number.isSafeInteger(line)
+    ) {
+      return `{"run":"${run}","offset":${offset as number},"line":${line as number}}`;
+    }
+  }
+  return JSON.stringify(m) as string | undefined;
 }
 
 /** A string that can travel packed: no separator inside. */
