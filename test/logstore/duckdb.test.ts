@@ -275,6 +275,19 @@ describe('DuckDbLogStore', () => {
       });
       expect(r).toMatchObject({ inserted: 2, duplicates: 3 });
     });
+
+    it('finds the stored copy of an event staged unpacked (U+0000 in a field), the latest of its range', async () => {
+      const t = uuidv7();
+      const events = makeEvents(t, 3).map((e, i) => (i === 2 ? { ...e, message: 'nul \u0000 inside' } : e));
+      await store.append({ tenantId: t, events, quarantine: [] });
+      const r = await store.append({
+        tenantId: t,
+        events: [events[2]!, ...makeEvents(t, 1, 50)],
+        quarantine: [],
+      });
+      expect(r).toMatchObject({ inserted: 1, duplicates: 1 });
+      expect(await store.count(t)).toBe(4);
+    });
   });
 
   describe('append: packed staging', () => {

@@ -216,12 +216,19 @@ function packedField(field: PackedField, cast = ''): string {
  * The stored events of the batch's time range: a re-ingested event has the same id and timestamp, so zone maps
  * on timestamp prune the scan to a few row groups.
  */
-const IN_RANGE = `SELECT id FROM ${EVENTS_TABLE} WHERE tenant_id = $tenant::UUID AND "timestamp" BETWEEN $min AND $max`;
+const IN_RANGE = `SELECT id, "timestamp" FROM ${EVENTS_TABLE} WHERE tenant_id = $tenant::UUID AND "timestamp" BETWEEN $min AND $max`;
 
-/** How many staged ids are stored already (usually none). */
-const STORED_COUNT = `SELECT count(*) FROM (
-  SELECT split_part(p, chr(0), 1)::UUID AS id FROM stage_packed UNION ALL SELECT id::UUID FROM stage_events
-) x SEMI JOIN (${IN_RANGE}) e ON e.id = x.id`;
+/**
+ * How many staged ids are stored already (usually none). Only staged events no later than the latest stored
+ * one in the batch's range can be stored already, so the others' ids are not even read: for a log file, whose
+ * batches follow each other in time, that leaves the few events of the second a batch shares with the last.
+ */
+const STORED_COUNT = `WITH stored AS (${IN_RANGE}),
+  latest AS (SELECT epoch_ms(max("timestamp")) AS ms FROM stored)
+SELECT count(*) FROM (
+  SELECT split_part(p, chr(0), 1)::UUID AS id FROM stage_packed WHERE ms <= (SELECT ms FROM latest)
+  UNION ALL SELECT id::UUID FROM stage_events WHERE epoch_ms(ts) <= (SELECT ms FROM latest)
+) x SEMI JOIN stored e ON e.id = x.id`;
 
 /**
  * The batch is already ordered and free of repeated ids (planBatch), so seq is simply base + ordinal, and the
