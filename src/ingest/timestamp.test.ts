@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   fromEpoch,
+  monthAt,
   parseTimestamp,
   readAuditStamp,
   readRfc3164,
@@ -101,5 +102,33 @@ describe('RFC 3164 year inference', () => {
     expect([p.month, p.day, p.hour, p.minute, p.second, p.ms, p.end]).toEqual([6, 7, 8, 6, 15, 250, 19]);
     expect(readRfc3164('Foo 10 06:55:46')).toBeNull();
     expect(readRfc3164('Dec 32 06:55:46')).toBeNull();
+  });
+});
+
+describe('monthAt', () => {
+  const names = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+  it('reads a three-letter English month in any case at a position', () => {
+    for (const [i, m] of names.entries()) {
+      expect(monthAt(m, 0)).toBe(i);
+      expect(monthAt(`<13>${m.toUpperCase()} 1`, 4)).toBe(i);
+      expect(monthAt(`x${m[0]!.toUpperCase()}${m.slice(1)}`, 1)).toBe(i);
+    }
+  });
+
+  it('is -1 for anything else, out of range or with characters that are not ASCII letters', () => {
+    for (const [s, pos] of [
+      ['ja', 0],
+      ['jan', 1],
+      ['jan', -1],
+      ['j@n', 0],
+      ['JA\u006e', 1],
+      ['\u0000\u6a61n', 0],
+      ['\u212aan', 0],
+      ['Ja\u00f1', 0],
+      ['jun', 3],
+    ] as const) {
+      expect(monthAt(s, pos), JSON.stringify(s)).toBe(-1);
+    }
   });
 });

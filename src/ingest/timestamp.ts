@@ -14,26 +14,24 @@
  * Forms without an offset are read in the configured IANA time zone (default UTC), converted with Intl.
  */
 
-const MONTHS: Record<string, number> = {
-  jan: 0,
-  feb: 1,
-  mar: 2,
-  apr: 3,
-  may: 4,
-  jun: 5,
-  jul: 6,
-  aug: 7,
-  sep: 8,
-  oct: 9,
-  nov: 10,
-  dec: 11,
-};
+/** Three-letter month names, lower case, as their ASCII codes packed in one number (see monthAt). */
+const MONTH_CODES = new Map(
+  ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'].map((m, i) => [
+    (m.charCodeAt(0) << 16) | (m.charCodeAt(1) << 8) | m.charCodeAt(2),
+    i,
+  ]),
+);
 
 /** Month index (0-11) of a three-letter English month name at `pos` in `s`, or -1. */
 export function monthAt(s: string, pos: number): number {
-  if (pos + 3 > s.length) return -1;
-  const key = (s.charAt(pos) + s.charAt(pos + 1) + s.charAt(pos + 2)).toLowerCase();
-  return MONTHS[key] ?? -1;
+  if (pos < 0 || pos + 3 > s.length) return -1;
+  const a = s.charCodeAt(pos);
+  const b = s.charCodeAt(pos + 1);
+  const c = s.charCodeAt(pos + 2);
+  if ((a | b | c) > 127) return -1;
+  // Every line is parsed here, so no string is built: `| 32` lower-cases an ASCII letter and maps no other
+  // ASCII character to one.
+  return MONTH_CODES.get(((a | 32) << 16) | ((b | 32) << 8) | (c | 32)) ?? -1;
 }
 
 function digit(s: string, i: number): number {
