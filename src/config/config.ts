@@ -135,6 +135,8 @@ export const configSchema = z
          */
         workerThread: bool.default(true),
         workerMinBytes: int(0, Number.MAX_SAFE_INTEGER).default(4 * 1024 * 1024),
+        /** Records per part the worker posts; the main thread joins parts into batches of batchSize. */
+        workerPartSize: int(1, 200_000).default(20_480),
         /** A longer record is quarantined as `oversized`. */
         maxRecordBytes: int(256, 64 * 1024 * 1024).default(1024 * 1024),
         /** Bytes of a rejected record kept in the quarantine (its real size is kept too). */

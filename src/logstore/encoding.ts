@@ -13,8 +13,17 @@
 import { ValidationError } from '../domain/errors.ts';
 import type { AppendBatch, LogEventInput } from '../domain/log-event.ts';
 import type { EventSink } from '../ingest/record-batcher.ts';
-import { DuckDbEventEncoder, encodeDuckDbEvents, type DuckDbEncodedEvents } from './duckdb/event-staging.ts';
-import { encodePostgresEvents, type PostgresEncodedEvents } from './postgres/event-encoding.ts';
+import {
+  concatDuckDbEvents,
+  DuckDbEventEncoder,
+  encodeDuckDbEvents,
+  type DuckDbEncodedEvents,
+} from './duckdb/event-staging.ts';
+import {
+  concatPostgresEvents,
+  encodePostgresEvents,
+  type PostgresEncodedEvents,
+} from './postgres/event-encoding.ts';
 
 export type EventEncoding = 'duckdb' | 'postgres' | 'events';
 
@@ -81,4 +90,29 @@ export function createEventSink(encoding: EventEncoding, tenantId: string): Even
       return encodeEvents(encoding, tenant, batch);
     },
   };
+}
+
+/**
+ * Consecutive encoded parts of ONE stream (one id chain: ids never repeat across its parts) as one batch, for
+ * one store transaction: the ingest worker posts small parts (their objects die young on its side) and the
+ * store takes them by its preferredBatchSize.
+ */
+export function concatEncodedEvents(parts: readonly EncodedEvents[]): EncodedEvents {
+  const first = parts[0];
+  if (first === undefined) throw new ValidationError('no parts to join');
+  if (parts.length === 1) return first;
+  if (parts.some((p) => p.encoding !== first.encoding))
+    throw new ValidationError('parts of different encodings');
+  switch (first.encoding) {
+    case 'duckdb':
+      return concatDuckDbEvents(parts as DuckDbEncodedEvents[]);
+    case 'postgres':
+      return concatPostgresEvents(parts as PostgresEncodedEvents[]);
+    case 'events': {
+      const all = parts as PlainEncodedEvents[];
+      if (all.some((p) => p.tenantId !== first.tenantId))
+        throw new ValidationError('parts of different tenants');
+      return { ...first, given: all.reduce((n, p) => n + p.given, 0), events: all.flatMap((p) => p.events) };
+    }
+  }
 }

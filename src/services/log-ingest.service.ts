@@ -30,7 +30,7 @@ import { frameBatches, type FramedRecord, type FramingMode } from '../ingest/fra
 import { createStreamParser } from '../ingest/index.ts';
 import { RecordBatcher, type BatchCounts } from '../ingest/record-batcher.ts';
 import { createEventSink, type EncodedAppendBatch, type EncodedEvents } from '../logstore/encoding.ts';
-import { parseFileInWorker, type PreparedBatch } from './ingest-worker.ts';
+import { joinParts, parseFileInWorker, WORKER_PART_SIZE, type PreparedBatch } from './ingest-worker.ts';
 import { isValidTimeZone } from '../ingest/timestamp.ts';
 import { LOG_FORMATS, type LogFormat, type StreamParser } from '../ingest/types.ts';
 import type { LogStore } from '../logstore/log-store.ts';
@@ -45,6 +45,8 @@ export interface IngestSettings {
   /** Parse files of at least workerMinBytes on a worker thread (ingest-worker.ts). */
   workerThread: boolean;
   workerMinBytes: number;
+  /** Records per part the worker posts (default WORKER_PART_SIZE); parts are joined into batches. */
+  workerPartSize?: number | undefined;
   maxRecordBytes: number;
   quarantineMaxBytes: number;
 }
@@ -492,8 +494,16 @@ export class LogIngestService {
         workerThread &&
         input.size - startOffset >= workerMinBytes
       ) {
-        // A file big enough to be worth a thread: parsed there, stored here.
-        const batches = parseFileInWorker({
+        // A file big enough to be worth a thread: parsed there in small parts, stored here in batches.
+        const batcher = this.#batcherOptions(
+          store,
+          resolved,
+          state,
+          opts,
+          startOffset,
+          checkpoint?.records ?? 0,
+        );
+        const parts = parseFileInWorker({
           path: input.path,
           start: startOffset,
           end: input.size,
@@ -507,15 +517,30 @@ export class LogIngestService {
           fallbackTs: firstSeen.getTime(),
           chain: chain.state,
           encoding: store.eventEncoding,
-          batcher: this.#batcherOptions(store, resolved, state, opts, startOffset, checkpoint?.records ?? 0),
+          batcher: {
+            ...batcher,
+            batchSize: Math.min(batcher.batchSize, this.settings.workerPartSize ?? WORKER_PART_SIZE),
+          },
         });
+        // Parts are held until the next arrives (the last one is written as final) and joined by batchSize.
+        let group: PreparedBatch[] = [];
+        let size = 0;
         let last: PreparedBatch | undefined;
-        for await (const b of batches) {
-          if (last) await writer.write(last, false);
-          last = b;
+        for await (const part of parts) {
+          if (last) {
+            group.push(last);
+            size += last.events.given + last.quarantine.length;
+            if (size >= batcher.batchSize) {
+              await writer.write(joinParts(group), false);
+              group = [];
+              size = 0;
+            }
+          }
+          last = part;
           if (opts.signal?.aborted) break;
         }
-        if (last) await writer.write(last, true);
+        if (last) group.push(last);
+        if (group.length > 0) await writer.write(joinParts(group), true);
         return await this.#finish(state);
       }
       const parser = this.#parser(opts, input.referenceTime);

@@ -67,6 +67,8 @@ describe.each(matrix)('ingest worker thread ($store store, $engine)', ({ store, 
         VIGIL__LOGS__MAX_RECORD_BYTES: '1024',
         VIGIL__LOGS__WORKER_THREAD: String(workerThread),
         VIGIL__LOGS__WORKER_MIN_BYTES: '0',
+        // The worker posts parts of 3 records, joined into batches of at least BATCH: joins are exercised.
+        VIGIL__LOGS__WORKER_PART_SIZE: '3',
       },
     });
     return createContainer(config, createLogger(config), t.db);

@@ -3,6 +3,7 @@ import type { LogEventInput } from '../../domain/log-event.ts';
 import { randomUUID } from 'node:crypto';
 import {
   clusterKey,
+  concatDuckDbEvents,
   DuckDbEventEncoder,
   encodeDuckDbEvents,
   FIELD_SEPARATOR,
@@ -182,5 +183,27 @@ describe('packEvent metadata', () => {
     ]) {
       expect(metadataOf(m)).toBe(JSON.stringify(m));
     }
+  });
+});
+
+describe('concatDuckDbEvents', () => {
+  it('joins parts in order, numbering ordinals on from each part, unpacked events included', () => {
+    const a = encodeDuckDbEvents(TENANT, [win(0, SYSMON, 1, 3), win(1, SECURITY, 4624, 1)]);
+    const empty = encodeDuckDbEvents(TENANT, []);
+    const nul = { ...win(3, SYSMON, 1, 7), message: 'nul \u0000 inside' };
+    const b = encodeDuckDbEvents(TENANT, [win(2, SYSMON, 1, 9), nul, win(2, SYSMON, 1, 9)]);
+    const joined = concatDuckDbEvents([a, empty, b]);
+    expect(joined.given).toBe(2 + 0 + 3);
+    expect(joined.count).toBe(2 + 2);
+    expect(joined.minMs).toBe(T0 + 1000);
+    expect(joined.maxMs).toBe(T0 + 9000);
+    expect(joined.p).toEqual([...a.p, ...b.p]);
+    expect(joined.ms).toEqual([...a.ms, ...b.ms]);
+    // Every ordinal once, 1..count, and each part's own order kept.
+    const ords = [...joined.ord, ...joined.unpacked.map((u) => u.ord)].sort((x, y) => x - y);
+    expect(ords).toEqual([1, 2, 3, 4]);
+    expect(joined.ord).toEqual([...a.ord, ...b.ord.map((o) => o + 2)]);
+    expect(joined.unpacked).toEqual([{ ord: b.unpacked[0]!.ord + 2, event: nul }]);
+    expect(concatDuckDbEvents([empty, empty])).toMatchObject({ given: 0, count: 0, minMs: 0, maxMs: 0 });
   });
 });

@@ -493,6 +493,51 @@ export class DuckDbEventEncoder {
   }
 }
 
+/**
+ * Consecutive encoded parts of one stream as one batch, in their order (each part stays clustered as it was).
+ * Repeated ids are dropped within a part, not across parts: the parts must come from one id chain (a file's),
+ * whose ids never repeat; ids stored already are still found by the store.
+ */
+export function concatDuckDbEvents(parts: readonly DuckDbEncodedEvents[]): DuckDbEncodedEvents {
+  if (parts.length === 1) return parts[0]!;
+  const out: DuckDbEncodedEvents = {
+    encoding: 'duckdb',
+    tenantId: parts[0]!.tenantId,
+    given: 0,
+    count: 0,
+    minMs: Infinity,
+    maxMs: -Infinity,
+    p: [],
+    ms: [],
+    procid: [],
+    nulls: [],
+    ord: [],
+    unpacked: [],
+  };
+  for (const part of parts) {
+    if (part.tenantId !== out.tenantId) throw new ValidationError('parts of different tenants');
+    const base = out.count;
+    out.given += part.given;
+    out.count += part.count;
+    if (part.count === 0) continue;
+    out.minMs = Math.min(out.minMs, part.minMs);
+    out.maxMs = Math.max(out.maxMs, part.maxMs);
+    for (let k = 0; k < part.p.length; k++) {
+      out.p.push(part.p[k]!);
+      out.ms.push(part.ms[k]!);
+      out.procid.push(part.procid[k]!);
+      out.nulls.push(part.nulls[k]!);
+      out.ord.push(base + part.ord[k]!);
+    }
+    for (const u of part.unpacked) out.unpacked.push({ ord: base + u.ord, event: u.event });
+  }
+  if (out.count === 0) {
+    out.minMs = 0;
+    out.maxMs = 0;
+  }
+  return out;
+}
+
 /** Check and encode a batch's events (see DuckDbEventEncoder). */
 export function encodeDuckDbEvents(tenantId: string, events: readonly LogEventInput[]): DuckDbEncodedEvents {
   const encoder = new DuckDbEventEncoder(tenantId);

@@ -91,6 +91,34 @@ export function encodePostgresEvents(
   };
 }
 
+/**
+ * Consecutive encoded parts of one stream as one batch (see concatDuckDbEvents: repeated ids are not looked for
+ * across parts, which must come from one id chain).
+ */
+export function concatPostgresEvents(parts: readonly PostgresEncodedEvents[]): PostgresEncodedEvents {
+  const filled = parts.filter((p) => p.count > 0);
+  const first = parts[0]!;
+  if (parts.some((p) => p.tenantId !== first.tenantId))
+    throw new ValidationError('parts of different tenants');
+  if (filled.length <= 1) {
+    const only = filled[0] ?? first;
+    return { ...only, given: parts.reduce((n, p) => n + p.given, 0) };
+  }
+  // Array literals `{a,b}` and the JSON array `[x,y]` join by their contents.
+  const inner = (text: string) => text.slice(1, -1);
+  return {
+    encoding: 'postgres',
+    tenantId: first.tenantId,
+    given: parts.reduce((n, p) => n + p.given, 0),
+    count: filled.reduce((n, p) => n + p.count, 0),
+    minMs: Math.min(...filled.map((p) => p.minMs)),
+    maxMs: Math.max(...filled.map((p) => p.maxMs)),
+    days: [...new Set(filled.flatMap((p) => p.days))],
+    columns: first.columns.map((_, c) => `{${filled.map((p) => inner(p.columns[c]!)).join(',')}}`),
+    json: `[${filled.map((p) => inner(p.json)).join(',')}]`,
+  };
+}
+
 /** `{"a","b\\"c",NULL}`: a PostgreSQL array literal of these values (text, numbers; null as NULL). */
 export function arrayLiteral(values: readonly (string | number | null | undefined)[]): string {
   const parts = new Array<string>(values.length);
