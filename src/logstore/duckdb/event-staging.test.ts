@@ -158,7 +158,10 @@ describe('DuckDbEventEncoder', () => {
       encoder.add({ ...win(1, SYSMON, 1), tenantId: '0190a000-0000-7000-8000-000000000002' }),
     ).toThrow(/another tenant/);
     expect(() => encoder.add({ ...win(1, SYSMON, 1), id: 'not-a-uuid' })).toThrow(/not a UUID/);
+    expect(() => encoder.add({ ...win(2, SYSMON, 1), normalized: { n: 1n } })).toThrow(TypeError);
     expect(encoder.size).toBe(0);
+    encoder.add(win(3, SYSMON, 1));
+    expect(encoder.take()).toEqual(encodeDuckDbEvents(TENANT, [win(3, SYSMON, 1)]));
   });
 });
 

@@ -434,9 +434,11 @@ export class DuckDbEventEncoder {
   /** Check and add one event (a ValidationError when the store could not take it). */
   add(e: LogEventInput): void {
     checkEvent(e, this.tenantId);
+    // Everything that can throw (JSON.stringify of a BigInt, say) before anything is kept: a refused event
+    // leaves the batch as it was.
+    const packed = packEvent(e);
     const i = this.#order.size;
     this.#order.add(e);
-    const packed = packEvent(e);
     this.#procid.push(e.procid);
     if (packed === undefined) {
       this.#unpacked.set(i, e);
