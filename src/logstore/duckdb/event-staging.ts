@@ -407,6 +407,24 @@ export interface DuckDbEncodedEvents {
   unpacked: { ord: number; event: LogEventInput }[];
 }
 
+/** An encoded batch of no events (its counts and ranges filled in by the caller). */
+function noEvents(tenantId: string): DuckDbEncodedEvents {
+  return {
+    encoding: 'duckdb',
+    tenantId,
+    given: 0,
+    count: 0,
+    minMs: 0,
+    maxMs: 0,
+    p: [],
+    ms: [],
+    procid: [],
+    nulls: [],
+    ord: [],
+    unpacked: [],
+  };
+}
+
 /**
  * Encodes a batch as its events come, one at a time: each event is checked and packed when added, so it can
  * die young (a batch of 100,000 events held whole until the end would be promoted to V8's old generation and
@@ -452,20 +470,8 @@ export class DuckDbEventEncoder {
 
   /** The batch so far, in insert order (see BatchOrder); the encoder starts empty again. */
   take(): DuckDbEncodedEvents {
-    const out: DuckDbEncodedEvents = {
-      encoding: 'duckdb',
-      tenantId: this.tenantId,
-      given: this.#order.size,
-      count: 0,
-      minMs: 0,
-      maxMs: 0,
-      p: [],
-      ms: [],
-      procid: [],
-      nulls: [],
-      ord: [],
-      unpacked: [],
-    };
+    const out = noEvents(this.tenantId);
+    out.given = this.#order.size;
     if (out.given > 0) {
       const plan = this.#order.plan();
       const ms = this.#order.ms;
@@ -502,28 +508,17 @@ export class DuckDbEventEncoder {
  */
 export function concatDuckDbEvents(parts: readonly DuckDbEncodedEvents[]): DuckDbEncodedEvents {
   if (parts.length === 1) return parts[0]!;
-  const out: DuckDbEncodedEvents = {
-    encoding: 'duckdb',
-    tenantId: parts[0]!.tenantId,
-    given: 0,
-    count: 0,
-    minMs: Infinity,
-    maxMs: -Infinity,
-    p: [],
-    ms: [],
-    procid: [],
-    nulls: [],
-    ord: [],
-    unpacked: [],
-  };
+  const out = noEvents(parts[0]!.tenantId);
+  let minMs = Infinity;
+  let maxMs = -Infinity;
   for (const part of parts) {
     if (part.tenantId !== out.tenantId) throw new ValidationError('parts of different tenants');
     const base = out.count;
     out.given += part.given;
     out.count += part.count;
     if (part.count === 0) continue;
-    out.minMs = Math.min(out.minMs, part.minMs);
-    out.maxMs = Math.max(out.maxMs, part.maxMs);
+    minMs = Math.min(minMs, part.minMs);
+    maxMs = Math.max(maxMs, part.maxMs);
     for (let k = 0; k < part.p.length; k++) {
       out.p.push(part.p[k]!);
       out.ms.push(part.ms[k]!);
@@ -533,9 +528,9 @@ export function concatDuckDbEvents(parts: readonly DuckDbEncodedEvents[]): DuckD
     }
     for (const u of part.unpacked) out.unpacked.push({ ord: base + u.ord, event: u.event });
   }
-  if (out.count === 0) {
-    out.minMs = 0;
-    out.maxMs = 0;
+  if (out.count > 0) {
+    out.minMs = minMs;
+    out.maxMs = maxMs;
   }
   return out;
 }
