@@ -1,6 +1,7 @@
 import { asc, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.ts';
 import { vulnerabilities } from '../db/schema/index.ts';
+import { lockVulnerabilityWrites } from './vulnerability.repository.ts';
 
 /** The columns `vulnerabilityPriority` reads, with the stored score. */
 export interface PriorityRow {
@@ -56,6 +57,7 @@ export class VulnPriorityRepository {
   async updateScores(scores: readonly { cveId: string; priorityScore: number }[]): Promise<number> {
     if (scores.length === 0) return 0;
     return this.db.platform(async (tx) => {
+      await lockVulnerabilityWrites(tx);
       let changed = 0;
       for (let i = 0; i < scores.length; i += UPDATE_CHUNK) {
         const chunk = JSON.stringify(
