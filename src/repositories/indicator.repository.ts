@@ -71,6 +71,19 @@ const live = () =>
  * data (tenant_id null, visible to every tenant, written only by feeds) or private to one tenant.
  * Values are stored in the normal form of `normalizeIndicatorValue`.
  */
+/**
+ * The same address in the other form: `a.b.c.d` <-> `::ffff:a.b.c.d` (canonical, `::ffff:xxxx:yyyy`), or
+ * undefined for an IPv6 address that is not IPv4-mapped. `ip` is canonical (canonicalIp).
+ */
+export function mappedCounterpart(ip: string): string | undefined {
+  if (!ip.includes(':')) return canonicalIp(`::ffff:${ip}`);
+  const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ip);
+  if (!m) return undefined;
+  const hi = parseInt(m[1]!, 16);
+  const lo = parseInt(m[2]!, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
 export class IndicatorRepository {
   constructor(private readonly db: Database) {}
 
@@ -280,9 +293,12 @@ export class IndicatorRepository {
       exact.add(s);
       lowered.add(s.toLowerCase());
       const ip = canonicalIp(s);
-      if (ip) {
-        ips.add(ip);
-        exact.add(ip);
+      // An IPv4 address and its IPv4-mapped IPv6 form are one address (as for ioc_match's index): both forms
+      // are looked up, equal and inside networks of either family.
+      for (const form of ip ? [ip, mappedCounterpart(ip)] : []) {
+        if (form === undefined) continue;
+        ips.add(form);
+        exact.add(form);
       }
     }
     if (exact.size === 0) return [];

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/domain/errors.ts';
 import { uuidv7 } from '../../src/domain/ids.ts';
-import { IndicatorRepository } from '../../src/repositories/indicator.repository.ts';
+import { IndicatorRepository, mappedCounterpart } from '../../src/repositories/indicator.repository.ts';
 import type { Tenant } from '../../src/repositories/tenant.repository.ts';
 import { createTestDb, engines, type TestDb } from '../helpers/db.ts';
 import { makeTenant } from '../helpers/fixtures.ts';
@@ -239,6 +239,29 @@ describe.each(engines())('IndicatorRepository on %s', (engine) => {
     expect((await repo.lookup(a.id, ['203.0.113.0/24'])).map((i) => i.id)).toEqual([net.id]);
     expect(await repo.lookup(a.id, [])).toEqual([]);
     await expect(repo.lookup(a.id, Array<string>(5001).fill('x'))).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('looks up an IPv4 address and its IPv4-mapped IPv6 form as one address, as ioc_match does', async () => {
+    const src = feed('mapped');
+    const a = await makeTenant(t.db);
+    const v4 = await repo.createGlobal({ type: 'ip', value: '100.64.2.1', source: src });
+    const mapped = await repo.createGlobal({ type: 'ip', value: '::ffff:100.64.2.2', source: src });
+    const net4 = await repo.createGlobal({ type: 'cidr', value: '198.19.5.0/24', source: src });
+    const mappedNet = await repo.createGlobal({ type: 'cidr', value: '::ffff:198.18.7.0/120', source: src });
+    const ids = async (value: string) => (await repo.lookup(a.id, [value])).map((i) => i.id).sort();
+    expect(await ids('::ffff:100.64.2.1')).toEqual([v4.id]);
+    expect(await ids('::FFFF:6440:201')).toEqual([v4.id]);
+    expect(await ids('100.64.2.2')).toEqual([mapped.id]);
+    expect(await ids('::ffff:198.19.5.9')).toEqual([net4.id]);
+    expect(await ids('198.18.7.99')).toEqual([mappedNet.id]);
+    // Neighbours stay out.
+    expect(await ids('100.64.2.3')).toEqual([]);
+    expect(await ids('::ffff:198.18.8.1')).toEqual([]);
+    expect(await ids('2001:db8::6440:201')).toEqual([]);
+    expect(mappedCounterpart('10.0.0.255')).toBe('::ffff:a00:ff');
+    expect(mappedCounterpart('::ffff:a00:ff')).toBe('10.0.0.255');
+    expect(mappedCounterpart('::ffff:0:5')).toBe('0.0.0.5');
+    expect(mappedCounterpart('2001:db8::1')).toBeUndefined();
   });
 
   it('records sightings on own and global indicators', async () => {
