@@ -1,13 +1,13 @@
 /**
  * The ingest pipeline's parsing half on a worker thread, for files: the worker reads the file from an offset,
- * frames, parses, normalises, gives ids and encodes batches for the store (src/logstore/encoding.ts); the main
- * thread only stores them, with their checkpoints. On two cores the halves run side by side instead of taking
+ * frames, parses, normalises, gives ids and encodes parts of batches for the store (src/logstore/encoding.ts);
+ * the main thread only joins them into batches (joinParts) and stores those, with their checkpoints. On two cores the halves run side by side instead of taking
  * turns on one thread (see docs/logs.md, Performance).
  *
  * Everything that decides what an event is (framing, parsers, the id chain, RecordBatcher) is the same code the
  * main thread runs for other inputs, so a file gives the same events, ids and checkpoints either way (a test
- * compares them). The worker runs ahead of the store by at most WORKER_CREDITS batches (bounded memory): it
- * posts a batch only when it holds a credit, and the main thread returns one per batch it has handed on.
+ * compares them). The worker runs ahead of the store by at most WORKER_CREDITS parts (bounded memory): it
+ * posts a part only when it holds a credit, and the main thread returns one per part it has taken.
  */
 import { createReadStream } from 'node:fs';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
