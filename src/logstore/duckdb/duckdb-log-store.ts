@@ -4,7 +4,7 @@
  *
  * Tables (no primary key on events: an ART index costs ~3x on append; see append()):
  *   log_events          the events, in commit (= seq) order; row-group zone maps on timestamp and seq prune
- *                       time-range and readSince scans, each batch is inserted clustered by logsource, by timestamp within each (planBatch)
+ *                       time-range and readSince scans, each batch is inserted clustered by logsource, by timestamp within each (BatchOrder)
  *   log_quarantine      rejected records (bounded raw bytes, reason, position)
  *   ingest_checkpoints  per-stream read positions, committed with the events they cover
  *
@@ -231,7 +231,7 @@ SELECT count(*) FROM (
 ) x SEMI JOIN stored e ON e.id = x.id`;
 
 /**
- * The batch is already ordered and free of repeated ids (planBatch), so seq is simply base + ordinal, and the
+ * The batch is already ordered and free of repeated ids (BatchOrder), so seq is simply base + ordinal, and the
  * rows are stored in that order: a vector of a later scan holds one or a few logsources (detection skips the
  * others' rules). Usually no staged id is stored yet, and the insert is a plain scan of the staging table, which
  * DuckDB keeps in order. Otherwise an anti-join drops the stored ids and ORDER BY restores the order (a hash

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LogEventInput } from '../../domain/log-event.ts';
 import { randomUUID } from 'node:crypto';
 import {
+  BatchOrder,
   clusterKey,
   concatDuckDbEvents,
   DuckDbEventEncoder,
@@ -9,7 +10,6 @@ import {
   FIELD_SEPARATOR,
   packEvent,
   PACKED_FIELDS,
-  planBatch,
   UuidIndex,
 } from './event-staging.ts';
 
@@ -56,7 +56,14 @@ describe('clusterKey', () => {
   });
 });
 
-describe('planBatch', () => {
+/** The plan of a whole batch given at once. */
+function planBatch(events: readonly LogEventInput[]) {
+  const o = new BatchOrder();
+  for (const e of events) o.add(e);
+  return o.plan();
+}
+
+describe('BatchOrder', () => {
   it('clusters interleaved logsources in the order of their first event, time order within each', () => {
     // Sysmon 1, Security 4624, Sysmon 3 interleaved, given out of time order.
     const events = [

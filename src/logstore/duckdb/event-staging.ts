@@ -11,7 +11,7 @@
  * of the program) cannot be packed without ambiguity: it goes through the per-column staging table instead,
  * unchanged. Content is never altered.
  *
- * planBatch also does in JavaScript what SQL did at a higher price: it keeps one event per id and puts the batch
+ * BatchOrder also does in JavaScript what SQL did at a higher price: it keeps one event per id and puts the batch
  * in the order seq follows and rows are stored in, so the INSERT needs neither a sort, a window nor a DISTINCT ON.
  * That order clusters the batch by logsource (see clusterKey) and keeps time order within each cluster.
  */
@@ -287,13 +287,6 @@ export class UuidIndex {
       }
     }
   }
-}
-
-/** Order and dedupe a (validated, non-empty) batch: see BatchOrder. */
-export function planBatch(events: readonly LogEventInput[]): BatchPlan {
-  const o = new BatchOrder();
-  for (const e of events) o.add(e);
-  return o.plan();
 }
 
 export interface PackedEvent {
