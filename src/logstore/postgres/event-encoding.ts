@@ -27,7 +27,7 @@ export interface PostgresEncodedEvents {
   /** Start of each UTC day the events fall in (the partitions they need), epoch milliseconds. */
   days: number[];
   /**
-   * Array literals, in INSERT_EVENTS parameter order: id, timestamp, raw, appname, file, host, hostname,
+   * Array literals, in INSERT_EVENTS parameter order: id, timestamp (epoch ms), raw, appname, file, host, hostname,
    * message, procid, source_type, source_id.
    */
   columns: string[];
@@ -75,7 +75,7 @@ export function encodePostgresEvents(
     days: [...days],
     columns: [
       col((e) => e.id),
-      col((e) => e.timestamp.toISOString()),
+      col((e) => e.timestamp.getTime()),
       col((e) => pgText(e.raw ?? '')),
       col((e) => pgText(e.appname ?? null)),
       col((e) => pgText(e.file ?? null)),

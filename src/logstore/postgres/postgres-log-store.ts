@@ -612,16 +612,18 @@ export class PostgresLogStore implements LogStore {
  * One statement per batch (parameters: see PostgresEncodedEvents.columns). Ids already stored in the batch's
  * time range are left out (the pipeline gives a re-ingested event the same id and time; a hashed NOT IN, one
  * index range scan whatever the batch size); the rest are numbered base + 1, base + 2, ... in batch order.
+ * Times travel as epoch milliseconds (exact integer arithmetic on the way to timestamptz): parsing ISO text
+ * with timestamptz_in cost the server about 3 µs per event, a seventh of its work on an append.
  * Repeated ids within the batch were dropped by the encoder; ON CONFLICT is the safety net.
  */
 const INSERT_EVENTS = `
 with u as (
   select *
-    from rows from (unnest($2::uuid[]), unnest($3::timestamptz[]), unnest($4::text[]), unnest($5::text[]),
+    from rows from (unnest($2::uuid[]), unnest($3::bigint[]), unnest($4::text[]), unnest($5::text[]),
                     unnest($6::text[]), unnest($7::text[]), unnest($8::text[]), unnest($9::text[]),
                     unnest($10::bigint[]), unnest($11::text[]), unnest($12::uuid[]), jsonb_array_elements($13::jsonb))
          with ordinality
-         as u(id, ts, raw, appname, file, host, hostname, message, procid, source_type, source_id, j, n)
+         as u(id, ms, raw, appname, file, host, hostname, message, procid, source_type, source_id, j, n)
 ), fresh as (
   select u.*, row_number() over (order by u.n) as k
     from u
@@ -631,7 +633,8 @@ with u as (
 ), ins as (
   insert into log_events (tenant_id, id, seq, "timestamp", raw, appname, file, host, hostname, message, procid,
                           source_type, normalized, metadata, source_id, original)
-  select $1::uuid, f.id, $14::bigint + f.k, f.ts, f.raw, f.appname, f.file, f.host, f.hostname, f.message,
+  select $1::uuid, f.id, $14::bigint + f.k, timestamptz 'epoch' + f.ms * interval '1 millisecond', f.raw,
+         f.appname, f.file, f.host, f.hostname, f.message,
          f.procid, f.source_type, coalesce(f.j->0, '{}'::jsonb), coalesce(f.j->1, '{}'::jsonb), f.source_id,
          nullif(f.j->2, 'null'::jsonb)
     from fresh f
