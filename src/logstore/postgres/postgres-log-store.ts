@@ -613,7 +613,7 @@ export class PostgresLogStore implements LogStore {
  * time range are left out (the pipeline gives a re-ingested event the same id and time; a hashed NOT IN, one
  * index range scan whatever the batch size); the rest are numbered base + 1, base + 2, ... in batch order.
  * Times travel as epoch milliseconds (exact integer arithmetic on the way to timestamptz): parsing ISO text
- * with timestamptz_in cost the server about 3 µs per event, a seventh of its work on an append.
+ * with timestamptz_in cost the server 1 to 3 µs of CPU per event (paired runs), of the 15 to 20 an append takes.
  * Repeated ids within the batch were dropped by the encoder; ON CONFLICT is the safety net.
  */
 const INSERT_EVENTS = `
