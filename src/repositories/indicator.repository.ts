@@ -23,6 +23,7 @@ import {
   indicatorFiltersSchema,
   indicatorLookupSchema,
   indicatorUpdateSchema,
+  mappedCounterpart,
   type IndicatorCreate,
   type IndicatorFilters,
   type IndicatorUpdate,
@@ -71,19 +72,6 @@ const live = () =>
  * data (tenant_id null, visible to every tenant, written only by feeds) or private to one tenant.
  * Values are stored in the normal form of `normalizeIndicatorValue`.
  */
-/**
- * The same address in the other form: `a.b.c.d` <-> `::ffff:a.b.c.d` (canonical, `::ffff:xxxx:yyyy`), or
- * undefined for an IPv6 address that is not IPv4-mapped. `ip` is canonical (canonicalIp).
- */
-export function mappedCounterpart(ip: string): string | undefined {
-  if (!ip.includes(':')) return canonicalIp(`::ffff:${ip}`);
-  const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ip);
-  if (!m) return undefined;
-  const hi = parseInt(m[1]!, 16);
-  const lo = parseInt(m[2]!, 16);
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-}
-
 export class IndicatorRepository {
   constructor(private readonly db: Database) {}
 

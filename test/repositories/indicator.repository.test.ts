@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/domain/errors.ts';
 import { uuidv7 } from '../../src/domain/ids.ts';
-import { IndicatorRepository, mappedCounterpart } from '../../src/repositories/indicator.repository.ts';
+import { mappedCounterpart } from '../../src/domain/schemas/indicator.schema.ts';
+import { IndicatorRepository } from '../../src/repositories/indicator.repository.ts';
 import type { Tenant } from '../../src/repositories/tenant.repository.ts';
 import { createTestDb, engines, type TestDb } from '../helpers/db.ts';
 import { makeTenant } from '../helpers/fixtures.ts';

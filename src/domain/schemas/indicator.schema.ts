@@ -15,6 +15,19 @@ export function canonicalIp(raw: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The same address in the other form: `a.b.c.d` <-> `::ffff:a.b.c.d` (canonical, `::ffff:xxxx:yyyy`), or
+ * undefined for an IPv6 address that is not IPv4-mapped. `ip` is canonical (canonicalIp).
+ */
+export function mappedCounterpart(ip: string): string | undefined {
+  if (!ip.includes(':')) return canonicalIp(`::ffff:${ip}`);
+  const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(ip);
+  if (!m) return undefined;
+  const hi = parseInt(m[1]!, 16);
+  const lo = parseInt(m[2]!, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
 function ipv4ToBig(a: string): bigint {
   return a.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
 }
